@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: installs what the tests need (Debian packages,
+# the Pulumi CLI, actionlint), then formatting, vet, shellcheck and go test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+need_go
+need_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+PATH="$(scripts/install-pulumi.sh | tail -n 1):$PATH"
+export PATH
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[ -z "$unformatted" ] || die "gofmt needed on: $unformatted"
+
+log "go vet"
+go vet ./...
+
+log "shellcheck"
+shellcheck scripts/*.sh .ci/run
+
+log "go test"
+go test -count=1 -timeout 45m ./...
