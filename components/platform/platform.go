@@ -1,0 +1,138 @@
+// Package platform is the seam between the environments and where they run:
+// components describe machines, firewall rules and artifacts against the
+// Platform interface, and the aws, gcp and local packages realize them.
+package platform
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cloudlabs/cloudlabs/internal/role"
+)
+
+// Platform realizes machines. Implementations are used from one Pulumi
+// program goroutine at a time and need not be safe for concurrent use.
+type Platform interface {
+	// Name is "aws", "gcp" or "local".
+	Name() string
+	// Arch is the machines' CPU architecture as GOARCH ("amd64", "arm64"):
+	// the apps are cross-compiled for it.
+	Arch() string
+	// Layout says where a machine's files live, so the same templates serve
+	// a cloud machine (root "/") and a local host (its state folder).
+	Layout(machine string) Layout
+	// Publish makes a local file (an app binary) fetchable by the machines
+	// and returns where they fetch it. Called once per artifact.
+	Publish(ctx *pulumi.Context, a Artifact) (pulumi.StringOutput, error)
+	// Machine creates one machine running its role.
+	Machine(ctx *pulumi.Context, name string, args MachineArgs, opts ...pulumi.ResourceOption) (*Machine, error)
+	// Allow opens traffic to the machines of a group. Everything not
+	// allowed is closed; SSH is opened by the platform itself when the stack
+	// configures it.
+	Allow(ctx *pulumi.Context, name string, rule Rule, opts ...pulumi.ResourceOption) error
+}
+
+// Artifact is a file built during the program run, pinned by its hash.
+type Artifact struct {
+	Name   string // "fibonacci"
+	Path   string // local path of the built file
+	SHA256 string // hex
+}
+
+// MachineArgs describes one machine.
+type MachineArgs struct {
+	// Group is the firewall group the machine belongs to ("riak", "lb", …).
+	Group string
+	// Size is an abstract size ("small", "medium") the platform maps to an
+	// instance type from the stack config.
+	Size string
+	// Public gives the machine an address reachable from outside the network.
+	Public bool
+	// Stateful machines keep data: a later `up` never replaces them because
+	// their role or image changed (their role must not depend on artifacts).
+	Stateful bool
+	// Role is what the machine runs; an output because it may depend on
+	// other machines' addresses and on artifact URLs.
+	Role RoleOutput
+	// Dynamic files may change after boot without replacing the machine
+	// (the load balancer's upstream list): the platform delivers new content
+	// to the running machine and runs Reload.
+	Dynamic []DynamicFile
+}
+
+// DynamicFile is a file whose content follows an output after boot.
+type DynamicFile struct {
+	Path    string
+	Content pulumi.StringOutput
+	// Reload runs (as root) after new content is in place.
+	Reload string
+}
+
+// Machine is what the platform made.
+type Machine struct {
+	Name string
+	// PrivateIP is the address other machines of the stack use.
+	PrivateIP pulumi.StringOutput
+	// PublicIP is the address users reach; "" for machines that are not Public.
+	PublicIP pulumi.StringOutput
+	// Resource is the underlying resource, for DependsOn.
+	Resource pulumi.Resource
+}
+
+// Rule allows TCP traffic to the Ports of group To, from group From or from
+// the CIDR blocks in CIDRs (exactly one of the two is set). From may equal
+// To: traffic between the members of a group.
+type Rule struct {
+	To    string
+	From  string
+	CIDRs []string
+	Ports []PortRange
+	// Why is a one-line description shown in the cloud console.
+	Why string
+}
+
+// PortRange is an inclusive range of TCP ports.
+type PortRange struct{ From, To int }
+
+// Port is a one-port range.
+func Port(p int) PortRange { return PortRange{p, p} }
+
+// Layout places a machine's files.
+type Layout struct {
+	// Root prefixes every absolute path: "" on cloud machines, the host's
+	// state folder on the local platform.
+	Root string
+	// Bind is the address services listen on: "0.0.0.0" on cloud machines,
+	// the host's own 127.x.y.z address on the local platform.
+	Bind string
+	// PortOffset is added to ports below 1024 where the platform cannot bind
+	// them (the local platform when not root); 0 elsewhere.
+	PortOffset int
+	// Local is true on the local platform, where packaged binaries are run
+	// directly instead of through their systemd units.
+	Local bool
+}
+
+// Path places an absolute machine path under the layout's root.
+func (l Layout) Path(p string) string { return l.Root + p }
+
+// Port maps a service port to the one actually bound.
+func (l Layout) Port(p int) int {
+	if p < 1024 {
+		return p + l.PortOffset
+	}
+	return p
+}
+
+// RoleOutput is a role known once the values it depends on are.
+type RoleOutput = pulumi.AnyOutput
+
+// RoleOf turns a role built from outputs into a RoleOutput:
+// RoleOf(pulumi.All(a, b).ApplyT(func(v []any) (role.Role, error) {...})).
+func RoleOf(o pulumi.Output) RoleOutput {
+	return o.ApplyT(func(v any) (any, error) { return v.(role.Role), nil }).(pulumi.AnyOutput)
+}
+
+// ConstRole is a role that depends on nothing.
+func ConstRole(r role.Role) RoleOutput {
+	return pulumi.Any(r)
+}

@@ -1,0 +1,234 @@
+// Package stackconfig turns a stack's configuration into typed, validated
+// settings: every bad value is reported, with its key, the value and what is
+// allowed, before any resource is created.
+package stackconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Environments and platforms the program knows.
+var (
+	AllEnvironments = []string{"phonebook", "fibonacci", "cachepool"}
+	AllPlatforms    = []string{"local", "aws", "gcp"}
+	AllPolicies     = []string{"lru", "random"}
+)
+
+// Config is a stack's validated configuration. Defaults live in Parse only.
+type Config struct {
+	Platform     string   // cloudlabs:platform
+	Environments []string // cloudlabs:environments
+	InstanceType string   // cloudlabs:instanceType ("" = the platform's default)
+	Image        string   // cloudlabs:image: a pinned AMI or GCE image ("" = latest Ubuntu LTS)
+
+	RiakNodes int    // riak:nodes
+	RiakSize  string // riak:instanceType ("" = InstanceType)
+
+	CacheTTL time.Duration // phonebook:cacheTtl
+
+	FibonacciNodes int // fibonacci:nodes
+	FibonacciMaxN  int // fibonacci:maxN
+
+	CachePoolNodes      int    // cachepool:nodes
+	CachePoolCapacityMB int    // cachepool:capacityMB
+	CachePoolPolicy     string // cachepool:policy
+	CachePoolAllowCIDR  string // cachepool:allowCidr ("" = only from inside the network)
+
+	HTTPAllowCIDR string // http:allowCidr
+
+	SSHAllowCIDR string // ssh:allowCidr
+	SSHPublicKey string // ssh:publicKey ("" with SSHAllowCIDR "" = SSH closed)
+
+	NetworkDelayMs int     // network:delayMs
+	NetworkLossPct float64 // network:lossPct
+}
+
+// Enabled reports whether env is one of the stack's environments.
+func (c Config) Enabled(env string) bool { return slices.Contains(c.Environments, env) }
+
+// SSHOpen reports whether the stack opens SSH to its machines.
+func (c Config) SSHOpen() bool { return c.SSHAllowCIDR != "" && c.SSHPublicKey != "" }
+
+// Getter returns the raw value of a key ("riak:nodes") and whether it is set.
+// Lists may come as a JSON array or as comma-separated words.
+type Getter func(key string) (string, bool)
+
+// Parse reads and validates every key, reporting all problems at once.
+func Parse(get Getter) (Config, error) {
+	p := parser{get: get}
+	c := Config{
+		Platform:     p.oneOf("cloudlabs:platform", "local", AllPlatforms),
+		Environments: p.list("cloudlabs:environments", AllEnvironments, AllEnvironments),
+		InstanceType: p.str("cloudlabs:instanceType", ""),
+		Image:        p.str("cloudlabs:image", ""),
+
+		RiakNodes: p.intIn("riak:nodes", 2, 1, 7),
+		RiakSize:  p.str("riak:instanceType", ""),
+
+		CacheTTL: p.duration("phonebook:cacheTtl", 10*time.Second, time.Second, 24*time.Hour),
+
+		FibonacciNodes: p.intIn("fibonacci:nodes", 3, 1, 20),
+		FibonacciMaxN:  p.intIn("fibonacci:maxN", 10000, 1, 100000),
+
+		CachePoolNodes:      p.intIn("cachepool:nodes", 2, 1, 8),
+		CachePoolCapacityMB: p.intIn("cachepool:capacityMB", 64, 1, 65536),
+		CachePoolPolicy:     p.oneOf("cachepool:policy", "lru", AllPolicies),
+		CachePoolAllowCIDR:  p.cidr("cachepool:allowCidr", ""),
+
+		HTTPAllowCIDR: p.cidr("http:allowCidr", "0.0.0.0/0"),
+
+		SSHAllowCIDR: p.cidr("ssh:allowCidr", ""),
+		SSHPublicKey: p.sshKey("ssh:publicKey"),
+
+		NetworkDelayMs: p.intIn("network:delayMs", 0, 0, 10000),
+		NetworkLossPct: p.floatIn("network:lossPct", 0, 0, 100),
+	}
+	if (c.SSHAllowCIDR == "") != (c.SSHPublicKey == "") {
+		p.fail("ssh:allowCidr and ssh:publicKey open SSH together: set both, or neither to keep SSH closed")
+	}
+	if c.CachePoolAllowCIDR == "0.0.0.0/0" || c.CachePoolAllowCIDR == "::/0" {
+		p.fail(fmt.Sprintf("cachepool:allowCidr: %q would open the cache's data port to the whole internet; allowed: a narrower CIDR block such as 203.0.113.0/24, or unset", c.CachePoolAllowCIDR))
+	}
+	if len(p.errs) > 0 {
+		return Config{}, fmt.Errorf("invalid stack configuration:\n  %w", errors.Join(p.errs...))
+	}
+	return c, nil
+}
+
+// Keys lists every key Parse reads, for docs and for rejecting typos.
+var Keys = []string{
+	"cloudlabs:platform", "cloudlabs:environments", "cloudlabs:instanceType", "cloudlabs:image",
+	"riak:nodes", "riak:instanceType", "phonebook:cacheTtl",
+	"fibonacci:nodes", "fibonacci:maxN",
+	"cachepool:nodes", "cachepool:capacityMB", "cachepool:policy", "cachepool:allowCidr",
+	"http:allowCidr", "ssh:allowCidr", "ssh:publicKey", "network:delayMs", "network:lossPct",
+}
+
+type parser struct {
+	get  Getter
+	errs []error
+}
+
+func (p *parser) fail(msg string) { p.errs = append(p.errs, errors.New(msg)) }
+
+func (p *parser) str(key, def string) string {
+	if v, ok := p.get(key); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (p *parser) oneOf(key, def string, allowed []string) string {
+	v := p.str(key, def)
+	if !slices.Contains(allowed, v) {
+		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: %s", key, v, strings.Join(allowed, ", ")))
+	}
+	return v
+}
+
+func (p *parser) list(key string, def, allowed []string) []string {
+	raw, ok := p.get(key)
+	if !ok {
+		return slices.Clone(def)
+	}
+	var vs []string
+	if strings.HasPrefix(strings.TrimSpace(raw), "[") {
+		if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+			p.fail(fmt.Sprintf("%s: %q is not a list of names: %v", key, raw, err))
+			return nil
+		}
+	} else {
+		for _, f := range strings.Split(raw, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				vs = append(vs, f)
+			}
+		}
+	}
+	if len(vs) == 0 {
+		p.fail(fmt.Sprintf("%s: empty; allowed: one or more of %s", key, strings.Join(allowed, ", ")))
+	}
+	var out []string
+	for _, v := range vs {
+		if !slices.Contains(allowed, v) {
+			p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: %s", key, v, strings.Join(allowed, ", ")))
+			continue
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (p *parser) intIn(key string, def, lo, hi int) int {
+	raw, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil || n < lo || n > hi {
+		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: a whole number from %d to %d", key, raw, lo, hi))
+		return def
+	}
+	return n
+}
+
+func (p *parser) floatIn(key string, def, lo, hi float64) float64 {
+	raw, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+	if err != nil || f < lo || f > hi {
+		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: a number from %g to %g", key, raw, lo, hi))
+		return def
+	}
+	return f
+}
+
+func (p *parser) duration(key string, def, lo, hi time.Duration) time.Duration {
+	raw, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(raw))
+	if err != nil || d < lo || d > hi {
+		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: a duration from %v to %v, such as 10s", key, raw, lo, hi))
+		return def
+	}
+	return d
+}
+
+func (p *parser) cidr(key, def string) string {
+	v := p.str(key, def)
+	if v == "" {
+		return ""
+	}
+	pfx, err := netip.ParsePrefix(v)
+	if err != nil || pfx.Masked() != pfx {
+		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: a CIDR block with no host bits set, such as 203.0.113.0/24 or 0.0.0.0/0", key, v))
+		return def
+	}
+	return v
+}
+
+func (p *parser) sshKey(key string) string {
+	v := p.str(key, "")
+	if v == "" {
+		return ""
+	}
+	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(v)); err != nil {
+		p.fail(fmt.Sprintf("%s: not a valid public key (%v); allowed: one line in authorized_keys format, such as the content of ~/.ssh/id_ed25519.pub", key, err))
+		return ""
+	}
+	return v
+}
