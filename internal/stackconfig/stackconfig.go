@@ -4,6 +4,7 @@
 package stackconfig
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ var (
 	AllPolicies     = []string{"lru", "random"}
 )
 
+// DefaultRiakPackageURL is the OpenRiak KV release the Riak nodes install.
+const DefaultRiakPackageURL = "https://files.tiot.jp/riak/kv/3.4/3.4.0/ubuntu/noble64/riak_3.4.0-OTP26_amd64.deb"
+
 // Config is a stack's validated configuration. Defaults live in Parse only.
 type Config struct {
 	Platform     string   // cloudlabs:platform
@@ -30,8 +34,10 @@ type Config struct {
 	InstanceType string   // cloudlabs:instanceType ("" = the platform's default)
 	Image        string   // cloudlabs:image: a pinned AMI or GCE image ("" = latest Ubuntu LTS)
 
-	RiakNodes int    // riak:nodes
-	RiakSize  string // riak:instanceType ("" = InstanceType)
+	RiakNodes         int    // riak:nodes
+	RiakSize          string // riak:instanceType ("" = the platform's default for Riak)
+	RiakPackageURL    string // riak:packageUrl
+	RiakPackageSHA256 string // riak:packageSha256 (required where Riak is installed)
 
 	CacheTTL time.Duration // phonebook:cacheTtl
 
@@ -71,8 +77,10 @@ func Parse(get Getter) (Config, error) {
 		InstanceType: p.str("cloudlabs:instanceType", ""),
 		Image:        p.str("cloudlabs:image", ""),
 
-		RiakNodes: p.intIn("riak:nodes", 2, 1, 7),
-		RiakSize:  p.str("riak:instanceType", ""),
+		RiakNodes:         p.intIn("riak:nodes", 2, 1, 7),
+		RiakSize:          p.str("riak:instanceType", ""),
+		RiakPackageURL:    p.str("riak:packageUrl", DefaultRiakPackageURL),
+		RiakPackageSHA256: p.sha256("riak:packageSha256"),
 
 		CacheTTL: p.duration("phonebook:cacheTtl", 10*time.Second, time.Second, 24*time.Hour),
 
@@ -92,6 +100,9 @@ func Parse(get Getter) (Config, error) {
 		NetworkDelayMs: p.intIn("network:delayMs", 0, 0, 10000),
 		NetworkLossPct: p.floatIn("network:lossPct", 0, 0, 100),
 	}
+	if c.Platform != "local" && c.Enabled("phonebook") && c.RiakPackageSHA256 == "" {
+		p.fail(fmt.Sprintf("riak:packageSha256: required for the phone book on %s, so the nodes install exactly the Riak package you checked; allowed: the hex SHA-256 of riak:packageUrl, from `curl -fsSL %s | sha256sum`", c.Platform, c.RiakPackageURL))
+	}
 	if (c.SSHAllowCIDR == "") != (c.SSHPublicKey == "") {
 		p.fail("ssh:allowCidr and ssh:publicKey open SSH together: set both, or neither to keep SSH closed")
 	}
@@ -107,7 +118,7 @@ func Parse(get Getter) (Config, error) {
 // Keys lists every key Parse reads, for docs and for rejecting typos.
 var Keys = []string{
 	"cloudlabs:platform", "cloudlabs:environments", "cloudlabs:instanceType", "cloudlabs:image",
-	"riak:nodes", "riak:instanceType", "phonebook:cacheTtl",
+	"riak:nodes", "riak:instanceType", "riak:packageUrl", "riak:packageSha256", "riak:cookie", "phonebook:cacheTtl",
 	"fibonacci:nodes", "fibonacci:maxN",
 	"cachepool:nodes", "cachepool:capacityMB", "cachepool:policy", "cachepool:allowCidr",
 	"http:allowCidr", "ssh:allowCidr", "ssh:publicKey", "network:delayMs", "network:lossPct",
@@ -217,6 +228,18 @@ func (p *parser) cidr(key, def string) string {
 	if err != nil || pfx.Masked() != pfx {
 		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: a CIDR block with no host bits set, such as 203.0.113.0/24 or 0.0.0.0/0", key, v))
 		return def
+	}
+	return v
+}
+
+func (p *parser) sha256(key string) string {
+	v := strings.ToLower(p.str(key, ""))
+	if v == "" {
+		return ""
+	}
+	if _, err := hex.DecodeString(v); err != nil || len(v) != 64 {
+		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: 64 hexadecimal digits", key, v))
+		return ""
 	}
 	return v
 }
