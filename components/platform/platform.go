@@ -74,6 +74,10 @@ type Machine struct {
 	PrivateIP pulumi.StringOutput
 	// PublicIP is the address users reach; "" for machines that are not Public.
 	PublicIP pulumi.StringOutput
+	// SSHHost is the address an operator reaches over SSH when the stack
+	// opens it (any public address of the machine, static or not); "" where
+	// there is none.
+	SSHHost pulumi.StringOutput
 	// Resource is the underlying resource, for DependsOn.
 	Resource pulumi.Resource
 }
