@@ -17,9 +17,9 @@ import (
 // ErrNotFound is returned by Get for a name that was never stored.
 var ErrNotFound = errors.New("contact not found")
 
-// MaxListLimit caps one page of List, so a page is a bounded amount of work
+// MaxListLimit caps one call of List, so it is a bounded amount of work
 // for every backend (the Riak ones fetch each listed object).
-const MaxListLimit = 100
+const MaxListLimit = 1000
 
 // Store keeps contacts by name. Implementations are safe for concurrent use
 // by many goroutines; Close must be called once, after the last other call.

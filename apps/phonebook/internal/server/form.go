@@ -1,0 +1,37 @@
+package server
+
+import (
+	_ "embed"
+	"html/template"
+	"net/http"
+	"net/url"
+
+	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/contact"
+)
+
+//go:embed form.html
+var formHTML string
+
+var formTemplate = template.Must(template.New("form").Parse(formHTML))
+
+// addForm serves the form at GET /add/, with a confirmation after a save
+// (the POST redirects here with ?saved=<name>).
+func (s *Server) addForm(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	saved := r.URL.Query().Get("saved")
+	if contact.ValidateName(saved) != nil {
+		saved = ""
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	err := formTemplate.Execute(w, map[string]any{
+		"Saved":     saved,
+		"SavedPath": template.URL(url.PathEscape(saved)),
+		"MaxName":   contact.MaxNameBytes,
+		"MaxNumber": contact.MaxNumberBytes,
+	})
+	if err != nil {
+		s.Logger.Error("render form", "err", err)
+	}
+}

@@ -1,0 +1,375 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/cache"
+	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/contact"
+	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/store"
+	"github.com/cloudlabs/cloudlabs/internal/appkit"
+	"github.com/cloudlabs/cloudlabs/internal/testkit"
+)
+
+// phonebook is a server under test on a real loopback listener.
+type phonebook struct {
+	t    *testing.T
+	url  string
+	http *http.Client
+}
+
+// start serves st (a fresh bolt file when nil) with a cache on memcachedAddr
+// when it is not empty.
+func start(t *testing.T, st store.Store, memcachedAddr string) *phonebook {
+	t.Helper()
+	if st == nil {
+		b, err := store.OpenBolt(filepath.Join(t.TempDir(), "contacts.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		st = b
+	}
+	s := &Server{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: appkit.NewMetrics("phonebook")}
+	if memcachedAddr != "" {
+		c, err := cache.New(memcachedAddr, cache.Options{TTL: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		s.Cache = c
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	// Do not follow redirects: the 303 after a form POST is what we check.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &phonebook{t: t, url: srv.URL, http: client}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (p *phonebook) do(method, path, contentType, body string, header ...string) reply {
+	p.t.Helper()
+	// Errorf, not Fatal: subtests call this, and p.t is their parent.
+	req, err := http.NewRequest(method, p.url+path, strings.NewReader(body))
+	if err != nil {
+		p.t.Errorf("%s %s: %v", method, path, err)
+		return reply{}
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		p.t.Errorf("%s %s: %v", method, path, err)
+		return reply{}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header, string(b)}
+}
+
+// add posts a form asking for JSON back.
+func (p *phonebook) add(name, number string) reply {
+	p.t.Helper()
+	form := url.Values{"name": {name}, "number": {number}}.Encode()
+	return p.do("POST", "/add/handle/", "application/x-www-form-urlencoded", form, "Accept", "application/json")
+}
+
+func (p *phonebook) get(name string) reply {
+	p.t.Helper()
+	return p.do("GET", "/get/"+url.PathEscape(name), "", "")
+}
+
+// wantContact checks a 200 JSON reply holding exactly want.
+func wantContact(t *testing.T, r reply, status int, want contact.Contact) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d (body %s)", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json", ct)
+	}
+	var got contact.Contact
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil || got != want {
+		t.Fatalf("body %s (%v), want %+v", r.body, err, want)
+	}
+}
+
+// wantError checks a JSON error reply with the status and a message
+// containing substr.
+func wantError(t *testing.T, r reply, status int, substr string) {
+	t.Helper()
+	var e appkit.Error
+	if r.status != status || json.Unmarshal([]byte(r.body), &e) != nil || !strings.Contains(e.Error, substr) {
+		t.Fatalf("got %d %s, want %d with a JSON error mentioning %q", r.status, r.body, status, substr)
+	}
+}
+
+func TestForm(t *testing.T) {
+	p := start(t, nil, "")
+	r := p.do("GET", "/add/", "", "")
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /add/ = %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	for _, want := range []string{`action="/add/handle/"`, `method="post"`, `name="name"`, `name="number"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("form lacks %s", want)
+		}
+	}
+}
+
+func TestAddAndGet(t *testing.T) {
+	p := start(t, nil, "")
+	tests := []struct {
+		name   string
+		person contact.Contact
+	}{
+		{"plain", contact.Contact{Name: "John Doe", Number: "+358408053254"}},
+		{"unicode", contact.Contact{Name: "Jöhn 山田 🙂", Number: "040 123 4567"}},
+		{"slash", contact.Contact{Name: "a/b", Number: "(09) 123-45"}},
+		{"question mark", contact.Contact{Name: "who?x=1&y=2", Number: "1"}},
+		{"percent", contact.Contact{Name: "100%2F", Number: "2"}},
+		{"dot dot", contact.Contact{Name: "..", Number: "3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantContact(t, p.add(tt.person.Name, tt.person.Number), http.StatusCreated, tt.person)
+			wantContact(t, p.get(tt.person.Name), http.StatusOK, tt.person)
+		})
+	}
+	t.Run("form post redirects with confirmation", func(t *testing.T) {
+		r := p.do("POST", "/add/handle/", "application/x-www-form-urlencoded", "name=Mia&number=555")
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/add/?saved=Mia" {
+			t.Fatalf("got %d Location %q, want 303 to /add/?saved=Mia", r.status, r.header.Get("Location"))
+		}
+		if page := p.do("GET", r.header.Get("Location"), "", ""); !strings.Contains(page.body, "Saved") {
+			t.Fatalf("confirmation page lacks Saved: %s", page.body)
+		}
+		wantContact(t, p.get("Mia"), http.StatusOK, contact.Contact{Name: "Mia", Number: "555"})
+	})
+	t.Run("multipart", func(t *testing.T) {
+		body := "--XX\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nMulti Part\r\n" +
+			"--XX\r\nContent-Disposition: form-data; name=\"number\"\r\n\r\n42\r\n--XX--\r\n"
+		r := p.do("POST", "/add/handle/", "multipart/form-data; boundary=XX", body, "Accept", "application/json")
+		wantContact(t, r, http.StatusCreated, contact.Contact{Name: "Multi Part", Number: "42"})
+	})
+	t.Run("surrounding whitespace is trimmed", func(t *testing.T) {
+		wantContact(t, p.add("  Ann  ", " 12 "), http.StatusCreated, contact.Contact{Name: "Ann", Number: "12"})
+	})
+	t.Run("overwrite", func(t *testing.T) {
+		p.add("John Doe", "1")
+		wantContact(t, p.get("John Doe"), http.StatusOK, contact.Contact{Name: "John Doe", Number: "1"})
+	})
+	t.Run("unknown name", func(t *testing.T) {
+		wantError(t, p.get("Nobody"), http.StatusNotFound, "Nobody")
+	})
+}
+
+func TestBadInput(t *testing.T) {
+	p := start(t, nil, "")
+	form := "application/x-www-form-urlencoded"
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		mention     string
+	}{
+		{"missing name", form, "number=1", 400, "name"},
+		{"missing number", form, "name=NoNumber", 400, "number"},
+		{"control character", form, "name=Bad%01Name&number=1", 400, "control"},
+		{"invalid utf8", form, "name=Bad%FFName&number=1", 400, "UTF-8"},
+		{"long name", form, "name=" + strings.Repeat("x", contact.MaxNameBytes+1) + "&number=1", 400, "256"},
+		{"letters in number", form, "name=Letters&number=12ab", 400, "digits"},
+		{"number without digits", form, "name=NoDigits&number=%2B-", 400, "digit"},
+		{"long number", form, "name=LongNumber&number=" + strings.Repeat("1", 33), 400, "32"},
+		{"body too large", form, "name=Huge&number=1&pad=" + strings.Repeat("x", MaxBodyBytes), 413, "limit"},
+		{"json body", "application/json", `{"name":"Json","number":"1"}`, 415, "form"},
+		{"bad escape", form, "name=%zz&number=1", 400, "parse"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := p.do("POST", "/add/handle/", tt.contentType, tt.body, "Accept", "application/json")
+			wantError(t, r, tt.status, tt.mention)
+		})
+	}
+	t.Run("nothing was stored", func(t *testing.T) {
+		r := p.do("GET", "/list?limit=100", "", "")
+		if r.status != 200 || !strings.Contains(r.body, `"contacts":[]`) {
+			t.Fatalf("after bad input /list = %d %s, want an empty list", r.status, r.body)
+		}
+	})
+	t.Run("bad names in the path", func(t *testing.T) {
+		for path, mention := range map[string]string{
+			"/get/":            "empty",
+			"/get/a%01b":       "control",
+			"/get/%20padded":   "whitespace",
+		} {
+			wantError(t, p.do("GET", path, "", ""), 400, mention)
+		}
+	})
+	t.Run("bad list parameters", func(t *testing.T) {
+		for _, q := range []string{"limit=0", "limit=101", "limit=x", "after=" + strings.Repeat("x", 257)} {
+			wantError(t, p.do("GET", "/list?"+q, "", ""), 400, strings.SplitN(q, "=", 2)[0])
+		}
+	})
+}
+
+func TestMethods(t *testing.T) {
+	p := start(t, nil, "")
+	tests := []struct{ method, path, allow string }{
+		{"GET", "/add/handle/", "POST"},
+		{"POST", "/add/", "GET, HEAD"},
+		{"POST", "/get/x", "GET, HEAD"},
+		{"DELETE", "/list", "GET, HEAD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r := p.do(tt.method, tt.path, "", "")
+			wantError(t, r, http.StatusMethodNotAllowed, "not allowed")
+			if got := r.header.Get("Allow"); got != tt.allow {
+				t.Fatalf("Allow %q, want %q", got, tt.allow)
+			}
+		})
+	}
+	t.Run("unknown path", func(t *testing.T) {
+		wantError(t, p.do("GET", "/nope", "", ""), http.StatusNotFound, "no such endpoint")
+	})
+}
+
+func TestList(t *testing.T) {
+	p := start(t, nil, "")
+	names := []string{"Ö", "b", "a/b", "A", "c?d"}
+	for _, n := range names {
+		p.add(n, "1")
+	}
+	var got []string
+	path := "/list?limit=2"
+	for pages := 0; path != ""; pages++ {
+		if pages > 5 {
+			t.Fatal("too many pages")
+		}
+		r := p.do("GET", path, "", "")
+		var page struct {
+			Contacts []contact.Contact `json:"contacts"`
+			Next     string            `json:"next"`
+		}
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &page) != nil {
+			t.Fatalf("GET %s = %d %s", path, r.status, r.body)
+		}
+		for _, c := range page.Contacts {
+			got = append(got, c.Name)
+		}
+		path = ""
+		if page.Next != "" {
+			path = "/list?limit=2&after=" + url.QueryEscape(page.Next)
+		}
+	}
+	want := []string{"A", "a/b", "b", "c?d", "Ö"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("listed %q, want %q", got, want)
+	}
+}
+
+func TestCacheReadAfterWrite(t *testing.T) {
+	mc := testkit.Memcached(t)
+	p := start(t, nil, mc.Addr)
+	steps := []struct {
+		name   string
+		number string
+	}{{"first write", "111"}, {"overwrite", "222"}, {"overwrite again", "333"}}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			want := contact.Contact{Name: "Cached Carl", Number: s.number}
+			wantContact(t, p.add(want.Name, want.Number), http.StatusCreated, want)
+			for range 3 { // the first read may fill the cache, the next ones hit it
+				wantContact(t, p.get(want.Name), http.StatusOK, want)
+			}
+		})
+	}
+	t.Run("hits are counted", func(t *testing.T) {
+		m := p.do("GET", "/metrics", "", "").body
+		if !strings.Contains(m, `phonebook_cache_lookups_total{result="hit"}`) {
+			t.Fatalf("/metrics lacks cache hits:\n%s", m)
+		}
+	})
+}
+
+func TestCacheOutage(t *testing.T) {
+	mc := testkit.Memcached(t)
+	p := start(t, nil, mc.Addr)
+	before := contact.Contact{Name: "Olga", Number: "1"}
+	wantContact(t, p.add(before.Name, before.Number), http.StatusCreated, before)
+	wantContact(t, p.get(before.Name), http.StatusOK, before)
+
+	mc.Stop()
+	t.Run("reads fall back to the store", func(t *testing.T) {
+		wantContact(t, p.get(before.Name), http.StatusOK, before)
+	})
+	t.Run("writes still succeed", func(t *testing.T) {
+		after := contact.Contact{Name: "Olga", Number: "2"}
+		wantContact(t, p.add(after.Name, after.Number), http.StatusCreated, after)
+		wantContact(t, p.get(after.Name), http.StatusOK, after)
+	})
+	t.Run("errors are counted", func(t *testing.T) {
+		m := p.do("GET", "/metrics", "", "").body
+		if !strings.Contains(m, `phonebook_cache_lookups_total{result="error"}`) {
+			t.Fatalf("/metrics lacks cache errors:\n%s", m)
+		}
+	})
+}
+
+// brokenStore fails every call, as an unreachable Riak cluster would.
+type brokenStore struct{}
+
+var errBroken = errors.New("riak: no nodes available")
+
+func (brokenStore) Get(context.Context, string) (contact.Contact, error) {
+	return contact.Contact{}, errBroken
+}
+func (brokenStore) Put(context.Context, contact.Contact) error { return errBroken }
+func (brokenStore) List(context.Context, string, int) ([]contact.Contact, error) {
+	return nil, errBroken
+}
+func (brokenStore) Close() error { return nil }
+
+func TestStoreFailure(t *testing.T) {
+	p := start(t, brokenStore{}, "")
+	tests := []struct {
+		name string
+		r    func() reply
+	}{
+		{"get", func() reply { return p.get("x") }},
+		{"add", func() reply { return p.add("x", "1") }},
+		{"list", func() reply { return p.do("GET", "/list", "", "") }},
+		{"readyz", func() reply { return p.do("GET", "/readyz", "", "") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantError(t, tt.r(), http.StatusServiceUnavailable, "")
+		})
+	}
+	t.Run("healthz stays up", func(t *testing.T) {
+		if r := p.do("GET", "/healthz", "", ""); r.status != 200 {
+			t.Fatalf("/healthz = %d", r.status)
+		}
+	})
+}
