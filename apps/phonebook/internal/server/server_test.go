@@ -219,9 +219,9 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("bad names in the path", func(t *testing.T) {
 		for path, mention := range map[string]string{
-			"/get/":            "empty",
-			"/get/a%01b":       "control",
-			"/get/%20padded":   "whitespace",
+			"/get/":          "empty",
+			"/get/a%01b":     "control",
+			"/get/%20padded": "whitespace",
 		} {
 			wantError(t, p.do("GET", path, "", ""), 400, mention)
 		}
