@@ -362,4 +362,3 @@ func (h host) exists() bool {
 	_, err := os.Stat(filepath.Join(h.dir, markerFile))
 	return err == nil
 }
-
