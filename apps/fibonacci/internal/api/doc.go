@@ -1,0 +1,3 @@
+// Package api is the fibonacci server's HTTP interface: the lab's
+// /fibonacci and /status endpoints, strict request parsing and cached replies.
+package api

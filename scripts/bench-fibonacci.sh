@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Benchmarks apps/fibonacci on loopback with wrk, POSTing the lab's
+# {"fibonacci_number": 20}, against two anchors measured in the same run:
+#   (a) the lab's original Flask service (apps/fibonacci/testdata/flask, run
+#       with Debian's python3-flask `flask run`): goal fibonacci >= 30x;
+#   (b) a bare Go net/http handler returning the same fixed reply
+#       (apps/fibonacci/internal/anchor, built the same way): goal >= 0.85x.
+# Each round runs anchor, fibonacci and Flask back to back; the ratios
+# reported are the medians over the rounds.
+#
+# Environment: ROUNDS (3), DURATION seconds per wrk run (10), THREADS (2),
+# CONNECTIONS (50), PORT_BASE (18180; uses PORT_BASE..PORT_BASE+2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh disable=SC1091
+. scripts/lib.sh
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-50}
+PORT_BASE=${PORT_BASE:-18180}
+FIB_PORT=$PORT_BASE
+ANCHOR_PORT=$((PORT_BASE + 1))
+FLASK_PORT=$((PORT_BASE + 2))
+
+need_go
+need_packages wrk python3-flask curl
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for port in "$FIB_PORT" "$ANCHOR_PORT" "$FLASK_PORT"; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    die "port $port is already in use: set PORT_BASE"
+  fi
+done
+
+log "building apps/fibonacci and its anchor"
+go build -o "$work/fibonacci" ./apps/fibonacci
+go build -o "$work/anchor" ./apps/fibonacci/internal/anchor
+
+"$work/fibonacci" --listen "127.0.0.1:$FIB_PORT" 2>"$work/fibonacci.log" &
+pids+=($!)
+"$work/anchor" --listen "127.0.0.1:$ANCHOR_PORT" 2>"$work/anchor.log" &
+pids+=($!)
+FLASK_APP=apps/fibonacci/testdata/flask/restserver.py \
+  /usr/bin/python3 -m flask run --host 127.0.0.1 --port "$FLASK_PORT" >"$work/flask.log" 2>&1 &
+pids+=($!)
+
+want='{"fibonacci_number": 20, "value": 6765}'
+for port in "$FIB_PORT" "$ANCHOR_PORT" "$FLASK_PORT"; do
+  got=""
+  for _ in $(seq 100); do
+    got=$(curl -s -X POST -H 'Content-Type: application/json' \
+      "http://127.0.0.1:$port/fibonacci" -d '{"fibonacci_number": 20}' || true)
+    [ -n "$got" ] && break
+    sleep 0.1
+  done
+  [ "$got" = "$want" ] || die "server on port $port answered '$got', want '$want'"
+done
+
+cat >"$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"fibonacci_number": 20}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+# rps PORT runs wrk once and prints its requests per second, failing on
+# errors or non-2xx answers so a broken server cannot look fast.
+rps() {
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$work/post.lua" "http://127.0.0.1:$1/fibonacci")
+  if grep -q -e 'Non-2xx' -e 'Socket errors' <<<"$out"; then
+    printf '%s\n' "$out" >&2
+    die "wrk saw errors against port $1"
+  fi
+  awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+anchor_ratios=()
+flask_ratios=()
+printf '%-6s %14s %14s %14s %10s %10s\n' round anchor_rps fibonacci_rps flask_rps vs_anchor vs_flask
+for r in $(seq "$ROUNDS"); do
+  a=$(rps "$ANCHOR_PORT")
+  f=$(rps "$FIB_PORT")
+  p=$(rps "$FLASK_PORT")
+  ra=$(awk -v f="$f" -v a="$a" 'BEGIN {printf "%.3f", f / a}')
+  rp=$(awk -v f="$f" -v p="$p" 'BEGIN {printf "%.1f", f / p}')
+  anchor_ratios+=("$ra")
+  flask_ratios+=("$rp")
+  printf '%-6s %14s %14s %14s %10s %10s\n' "$r" "$a" "$f" "$p" "$ra" "$rp"
+done
+printf 'median fibonacci/anchor: %s (goal >= 0.85)\n' "$(printf '%s\n' "${anchor_ratios[@]}" | median)"
+printf 'median fibonacci/flask:  %s (goal >= 30)\n' "$(printf '%s\n' "${flask_ratios[@]}" | median)"
