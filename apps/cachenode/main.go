@@ -1,0 +1,184 @@
+// Command cachenode is one node of the elastic memcache pool: a memcached
+// text-protocol server with a byte capacity and eviction policy that can be
+// changed at run time over an HTTP admin API.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/admin"
+	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/cache"
+	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/node"
+	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/protocol"
+	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/window"
+	"github.com/cloudlabs/cloudlabs/internal/appkit"
+)
+
+func main() {
+	logger := appkit.NewLogger("cachenode")
+	ctx, stop := appkit.SignalContext()
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, logger, nil); err != nil {
+		logger.Error("exit", "err", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// sizeFlag is a byte count flag accepting units (64MB, 512KB, 1GB).
+type sizeFlag struct{ n int64 }
+
+func (s *sizeFlag) String() string { return cache.FormatSize(s.n) }
+func (s *sizeFlag) Set(v string) error {
+	n, err := cache.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	s.n = n
+	return nil
+}
+
+// options are the parsed flags.
+type options struct {
+	listen, admin string
+	capacity      sizeFlag
+	policy        cache.Policy
+	maxConns      int
+	maxItem       sizeFlag
+	threads       int
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := options{capacity: sizeFlag{64 << 20}, maxItem: sizeFlag{protocol.DefaultMaxItemSize}}
+	fs := flag.NewFlagSet("cachenode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", ":11211", "memcached text protocol address, host:port")
+	fs.StringVar(&o.admin, "admin", ":8081", `HTTP admin API address, host:port ("" disables it)`)
+	fs.Var(&o.capacity, "capacity", "bytes of items kept before evicting (units B, KB, MB, GB); changeable via PUT /config")
+	policy := fs.String("policy", "lru", "eviction policy: "+strings.Join(cache.PolicyNames(), ", ")+"; changeable via PUT /config")
+	fs.IntVar(&o.maxConns, "max-conns", node.DefaultMaxConns, "open protocol connections allowed (memcached -c)")
+	fs.Var(&o.maxItem, "max-item-size", "largest value accepted (memcached -I)")
+	fs.IntVar(&o.threads, "threads", 0, "CPU threads to use (GOMAXPROCS, memcached -t); 0 means all")
+	if err := appkit.Parse(fs, "CACHENODE", args); err != nil {
+		return o, fmt.Errorf("flags: %w", err)
+	}
+	p, err := cache.ParsePolicy(*policy)
+	if err != nil {
+		return o, fmt.Errorf("flag -policy: %w", err)
+	}
+	o.policy = p
+	if o.maxConns < 1 {
+		return o, fmt.Errorf("flag -max-conns %d: want at least 1", o.maxConns)
+	}
+	if o.maxItem.n < 1 || o.maxItem.n > 1<<30 {
+		return o, fmt.Errorf("flag -max-item-size %d: want 1B to 1GB", o.maxItem.n)
+	}
+	if o.threads < 0 {
+		return o, fmt.Errorf("flag -threads %d: want 0 or more", o.threads)
+	}
+	return o, nil
+}
+
+// setMemoryLimit keeps the Go heap near the cache's budget: items plus a
+// quarter for garbage plus a fixed allowance for buffers and the runtime.
+func setMemoryLimit(capacity int64) {
+	debug.SetMemoryLimit(capacity + capacity/4 + 64<<20)
+}
+
+// run serves until ctx is canceled. ready, if not nil, receives the
+// protocol and admin addresses once both listen (tests use it).
+func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logger, ready chan<- [2]string) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if o.threads > 0 {
+		runtime.GOMAXPROCS(o.threads)
+	}
+	started := time.Now()
+	store := cache.New(cache.Config{Capacity: o.capacity.n, Policy: o.policy})
+	setMemoryLimit(o.capacity.n)
+	h := &node.Handler{Store: store, Started: started, MaxConns: o.maxConns, MaxItemSize: int(o.maxItem.n)}
+	srv := &node.Server{Handler: h, MaxConns: o.maxConns, Logger: logger}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("serving memcached protocol", "addr", ln.Addr().String(), "capacity", cache.FormatSize(o.capacity.n),
+		"policy", o.policy.String(), "max_conns", o.maxConns, "threads", runtime.GOMAXPROCS(0))
+
+	requests := window.New(60)
+	go sample(ctx, requests, store)
+
+	adminAddr := ""
+	adminCtx, stopAdmin := context.WithCancel(context.Background())
+	defer stopAdmin()
+	adminDone := make(chan struct{})
+	if o.admin != "" {
+		api := &admin.API{Store: store, Requests: requests, Started: started, Logger: logger,
+			OnConfig: func(c int64, _ cache.Policy) { setMemoryLimit(c) }}
+		aln, err := net.Listen("tcp", o.admin)
+		if err != nil {
+			_ = srv.Shutdown(context.Background())
+			return fmt.Errorf("listen on %s: %w", o.admin, err)
+		}
+		adminAddr = aln.Addr().String()
+		go func() {
+			defer close(adminDone)
+			if err := appkit.Serve(adminCtx, appkit.NewHTTPServer(api.Handler(appkit.NewMetrics("cachenode")), logger), aln, logger); err != nil {
+				errc <- fmt.Errorf("admin: %w", err)
+			}
+		}()
+	} else {
+		close(adminDone)
+	}
+	if ready != nil {
+		ready <- [2]string{ln.Addr().String(), adminAddr}
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	logger.Info("shutting down", "grace", appkit.ShutdownGrace)
+	stopAdmin()
+	sctx, cancel := context.WithTimeout(context.Background(), appkit.ShutdownGrace)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		logger.Warn("protocol shutdown", "err", serr)
+	}
+	<-adminDone
+	if err != nil && !errors.Is(err, node.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sample records the request total once a second for requests_last_minute.
+func sample(ctx context.Context, w *window.Window, store *cache.Store) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	w.Record(store.Stats().Requests())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.Record(store.Stats().Requests())
+		}
+	}
+}
