@@ -1,9 +1,7 @@
 package load
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 )
@@ -39,9 +37,6 @@ func NewRequest(method, url string, body []byte, header http.Header) (*Request, 
 	}
 	if len(body) > 0 {
 		req.ContentLength = int64(len(body))
-		// GetBody lets the transport retry a request whose reused keep-alive
-		// connection the server had just closed, as it does for GETs.
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	r := &Request{tmpl: req, body: body}
 	if req.URL.Scheme == "http" {
