@@ -1,0 +1,116 @@
+package local
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cloudlabs/cloudlabs/components/platform"
+	"github.com/cloudlabs/cloudlabs/internal/role"
+)
+
+// HostType is the provider's resource token.
+const HostType = "cloudlabs:local:Host"
+
+// Host is the program's view of a cloudlabs:local:Host, written by hand
+// instead of generated: one resource with four outputs.
+type Host struct {
+	pulumi.CustomResourceState
+
+	// Address is the loopback address the host's services listen on.
+	Address pulumi.StringOutput `pulumi:"address"`
+	// Dir is the host's folder.
+	Dir pulumi.StringOutput `pulumi:"dir"`
+	// Services maps each running service to its pid.
+	Services pulumi.IntMapOutput `pulumi:"services"`
+	// Healthy is true when every service of the role runs.
+	Healthy pulumi.BoolOutput `pulumi:"healthy"`
+}
+
+// Machine registers a Host running the role, with the dynamic files
+// folded into the role's files and their Reload mapped to a SIGHUP of the
+// service it names.
+func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.MachineArgs, opts ...pulumi.ResourceOption) (*platform.Machine, error) {
+	l := p.Layout(name)
+	deps := []any{args.Role}
+	for _, d := range args.Dynamic {
+		deps = append(deps, d.Content)
+	}
+	inputs := pulumi.All(deps...).ApplyT(func(vs []any) (hostInputs, error) {
+		r, ok := vs[0].(role.Role)
+		if !ok {
+			return hostInputs{}, fmt.Errorf("machine %s: role output holds %T, want role.Role", name, vs[0])
+		}
+		contents := make([]string, len(args.Dynamic))
+		for i := range args.Dynamic {
+			contents[i] = vs[i+1].(string)
+		}
+		return render(name, l, r, args.Dynamic, contents)
+	})
+	h := &Host{}
+	err := ctx.RegisterResource(HostType, name, pulumi.Map{
+		"name":     pulumi.String(name),
+		"stateDir": pulumi.String(l.Root),
+		"bind":     pulumi.String(l.Bind),
+		"role":     inputs.ApplyT(func(v any) string { return v.(hostInputs).role }).(pulumi.StringOutput),
+		"reloads":  inputs.ApplyT(func(v any) map[string]string { return v.(hostInputs).reloads }).(pulumi.StringMapOutput),
+	}, h, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("local host %s: %w", name, err)
+	}
+	return &platform.Machine{Name: name, PrivateIP: h.Address, PublicIP: h.Address, Resource: h}, nil
+}
+
+// hostInputs are the Host's inputs that depend on outputs.
+type hostInputs struct {
+	role    string
+	reloads map[string]string
+}
+
+// render turns a role and its dynamic files' contents into the Host's
+// role JSON and reload map.
+func render(name string, l platform.Layout, r role.Role, dyn []platform.DynamicFile, contents []string) (hostInputs, error) {
+	reloads := map[string]string{}
+	for i, d := range dyn {
+		path := d.Path
+		if !strings.HasPrefix(path, l.Root+"/") {
+			path = l.Path(path)
+		}
+		f := role.File{Path: path, Content: contents[i], Mode: "0644"}
+		replaced := false
+		for j := range r.Files {
+			if r.Files[j].Path == path {
+				r.Files[j], replaced = f, true
+			}
+		}
+		if !replaced {
+			r.Files = append(append([]role.File(nil), r.Files...), f)
+		}
+		if svc := reloadService(d.Reload, r.Services); svc != "" {
+			reloads[path] = svc
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return hostInputs{}, fmt.Errorf("machine %s: encode role: %w", name, err)
+	}
+	return hostInputs{role: string(b), reloads: reloads}, nil
+}
+
+// reloadService maps a cloud Reload command to the local service that
+// gets SIGHUP: the service whose name is the basename of a word of the
+// command ("/usr/sbin/nginx -s reload", "systemctl reload nginx"). With
+// no match, a change of the file restarts the services that depend on it.
+func reloadService(cmd string, svcs []role.Service) string {
+	for _, w := range strings.Fields(cmd) {
+		for _, s := range svcs {
+			if filepath.Base(w) == s.Name {
+				return s.Name
+			}
+		}
+	}
+	return ""
+}
