@@ -66,24 +66,26 @@ func Build(s Spec) ([]Row, error) {
 	r := rand.New(rand.NewPCG(s.Seed, 0x776f726b6c6f6164)) // "workload"
 	rows := make([]Row, 0, s.Requests)
 	for _, c := range fresh {
-		rows = append(rows, addRow(c))
+		rows = append(rows, Add(c))
 	}
 	if gets := s.Requests - s.Adds; gets > 0 {
 		rank := r.Perm(len(seeded))
 		z := rand.NewZipf(r, s.Zipf, 1, uint64(len(seeded)-1))
 		for range gets {
-			rows = append(rows, getRow(seeded[rank[z.Uint64()]]))
+			rows = append(rows, Get(seeded[rank[z.Uint64()]]))
 		}
 	}
 	r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 	return rows, nil
 }
 
-func addRow(c contact.Contact) Row {
+// Add is the row that stores c (what `labctl seed` sends for each contact).
+func Add(c contact.Contact) Row {
 	body := url.Values{"name": {c.Name}, "number": {c.Number}}.Encode()
 	return Row{Method: "POST", Path: AddPath, Body: body, Name: c.Name, Number: c.Number}
 }
 
-func getRow(c contact.Contact) Row {
+// Get is the row that looks c up and expects its number.
+func Get(c contact.Contact) Row {
 	return Row{Method: "GET", Path: GetPrefix + url.PathEscape(c.Name), Name: c.Name, Number: c.Number}
 }
