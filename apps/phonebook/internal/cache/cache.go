@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -21,6 +22,10 @@ var ErrMiss = memcache.ErrCacheMiss
 type Cache struct {
 	mc  *memcache.Client
 	ttl int32
+
+	queue    chan *getRequest // lookups waiting for a fetcher (batch.go)
+	fetchers sync.WaitGroup
+	closing  sync.Once
 }
 
 // Options tunes the client; zero values take the defaults.
@@ -33,6 +38,9 @@ type Options struct {
 	Timeout time.Duration
 	// MaxIdleConns keeps connections warm under load (default 256).
 	MaxIdleConns int
+	// Fetchers is how many batched reads may be in flight at once
+	// (default 2); see batch.go.
+	Fetchers int
 }
 
 // New returns a cache on the memcached at addr (host:port). It does not
@@ -50,6 +58,9 @@ func New(addr string, opts Options) (*Cache, error) {
 	if opts.MaxIdleConns <= 0 {
 		opts.MaxIdleConns = 256
 	}
+	if opts.Fetchers <= 0 {
+		opts.Fetchers = 2
+	}
 	var ss memcache.ServerList
 	if err := ss.SetServers(addr); err != nil {
 		return nil, fmt.Errorf("memcached address %q: %w", addr, err)
@@ -57,7 +68,12 @@ func New(addr string, opts Options) (*Cache, error) {
 	mc := memcache.NewFromSelector(&ss)
 	mc.Timeout = opts.Timeout
 	mc.MaxIdleConns = opts.MaxIdleConns
-	return &Cache{mc: mc, ttl: int32((opts.TTL + time.Second - 1) / time.Second)}, nil
+	c := &Cache{mc: mc, ttl: int32((opts.TTL + time.Second - 1) / time.Second), queue: make(chan *getRequest, 1024)}
+	c.fetchers.Add(opts.Fetchers)
+	for range opts.Fetchers {
+		go c.fetch()
+	}
+	return c, nil
 }
 
 // Key maps any UTF-8 name to a memcached-safe key: memcached keys are at
@@ -68,12 +84,9 @@ func Key(name string) string {
 }
 
 // Get returns the cached reply for name, ErrMiss, or a memcached error.
+// Concurrent calls share round trips (batch.go).
 func (c *Cache) Get(name string) ([]byte, error) {
-	it, err := c.mc.Get(Key(name))
-	if err != nil {
-		return nil, err
-	}
-	return it.Value, nil
+	return c.batchGet(Key(name))
 }
 
 // Fill caches a reply read from the store, unless an entry already exists.
@@ -104,5 +117,9 @@ func (c *Cache) Update(name string, reply []byte) error {
 // Ping checks that memcached answers, for /readyz.
 func (c *Cache) Ping() error { return c.mc.Ping() }
 
-// Close drops idle connections.
-func (c *Cache) Close() error { return c.mc.Close() }
+// Close stops the fetchers and drops idle connections; no call may follow.
+func (c *Cache) Close() error {
+	c.closing.Do(func() { close(c.queue) })
+	c.fetchers.Wait()
+	return c.mc.Close()
+}

@@ -2,7 +2,9 @@ package cache
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,5 +80,46 @@ func TestCache(t *testing.T) {
 func TestNewRejectsSubSecondTTL(t *testing.T) {
 	if _, err := New("127.0.0.1:11211", Options{TTL: 500 * time.Millisecond}); err == nil {
 		t.Fatal("New with TTL 500ms succeeded")
+	}
+}
+
+// TestConcurrentGetsBatch checks batched reads hand each caller its own
+// key's reply, including misses mixed into the same batch.
+func TestConcurrentGetsBatch(t *testing.T) {
+	mc := testkit.Memcached(t)
+	c, err := New(mc.Addr, Options{Fetchers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const n = 40
+	for i := range n {
+		if i%4 != 0 { // every fourth name stays uncached
+			if err := c.Update(fmt.Sprint("name-", i), []byte(fmt.Sprint("reply-", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	errs := make(chan error, n*5)
+	var wg sync.WaitGroup
+	for round := range 5 {
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := c.Get(fmt.Sprint("name-", i))
+				switch {
+				case i%4 == 0 && !errors.Is(err, ErrMiss):
+					errs <- fmt.Errorf("round %d name-%d: got %q, %v; want a miss", round, i, got, err)
+				case i%4 != 0 && (err != nil || string(got) != fmt.Sprint("reply-", i)):
+					errs <- fmt.Errorf("round %d name-%d: got %q, %v; want reply-%d", round, i, got, err, i)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -23,14 +23,24 @@ import (
 
 // phonebook is a server under test on a real loopback listener.
 type phonebook struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	http *http.Client
 }
 
 // start serves st (a fresh bolt file when nil) with a cache on memcachedAddr
 // when it is not empty.
-func start(t *testing.T, st store.Store, memcachedAddr string) *phonebook {
+func start(t testing.TB, st store.Store, memcachedAddr string) *phonebook {
+	t.Helper()
+	srv := httptest.NewServer(handler(t, st, memcachedAddr))
+	t.Cleanup(srv.Close)
+	// Do not follow redirects: the 303 after a form POST is what we check.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &phonebook{t: t, url: srv.URL, http: client}
+}
+
+// handler is the server's handler over st (a fresh bolt file when nil).
+func handler(t testing.TB, st store.Store, memcachedAddr string) http.Handler {
 	t.Helper()
 	if st == nil {
 		b, err := store.OpenBolt(filepath.Join(t.TempDir(), "contacts.db"))
@@ -49,11 +59,7 @@ func start(t *testing.T, st store.Store, memcachedAddr string) *phonebook {
 		t.Cleanup(func() { c.Close() })
 		s.Cache = c
 	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	// Do not follow redirects: the 303 after a form POST is what we check.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &phonebook{t: t, url: srv.URL, http: client}
+	return s.Handler()
 }
 
 type reply struct {
