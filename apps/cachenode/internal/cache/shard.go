@@ -162,6 +162,15 @@ func (sh *shard) victim(p Policy, protect int32) int32 {
 		return sh.randomLive(protect)
 	case LFU:
 		best := int32(nilSlot)
+		if len(sh.index) <= lfuSamples {
+			// Few enough to compare them all: exact LFU, no sampling luck.
+			for i := range sh.slots {
+				if e := &sh.slots[i]; e.live && int32(i) != protect && (best == nilSlot || e.reads < sh.slots[best].reads) {
+					best = int32(i)
+				}
+			}
+			return best
+		}
 		for k := 0; k < lfuSamples; k++ {
 			i := sh.randomLive(protect)
 			if i == nilSlot {

@@ -29,6 +29,7 @@ type Parser struct {
 	cmd         Command
 	tokens      [][]byte
 	long        []byte
+	keyBuf      []byte
 }
 
 // NewParser reads from r; values larger than maxItemSize (<= 0 means
@@ -294,6 +295,10 @@ func (p *Parser) storage(c *Command, tok [][]byte) error {
 		c.Cas = cas
 	}
 	c.Flags, c.Exptime = flags, exp
+	// The key points into the read buffer, which reading the value may
+	// overwrite: move it to the parser's own scratch space first.
+	p.keyBuf = append(p.keyBuf[:0], c.Keys[0]...)
+	c.Keys[0] = p.keyBuf
 	if int(size) > p.maxItemSize {
 		if _, err := p.r.Discard(int(size) + 2); err != nil {
 			return fmt.Errorf("swallow %d-byte value: %w", size, err)
