@@ -34,6 +34,7 @@ type fixture struct {
 	bind   string
 	nginx  string
 	mc     string
+	src    string // a file published for the host to download
 	id     string
 	state  property.Map
 	inputs property.Map
@@ -50,8 +51,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	pid := os.Getpid()
+	src := filepath.Join(t.TempDir(), "tool.sh")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\necho tool\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{
-		t: t, srv: srv,
+		t: t, srv: srv, src: src,
 		urn:   presource.NewURN("test", "cloudlabs", "", "cloudlabs:local:Host", "lb"),
 		dir:   filepath.Join(t.TempDir(), "lb"),
 		bind:  fmt.Sprintf("127.99.%d.%d", pid>>8&255, pid&255|1),
@@ -89,12 +94,16 @@ http {
 			{Path: d + "/etc/nginx/dynamic.conf", Content: fmt.Sprintf("server { listen %s:8081; location / { return 200 %q; } }\n", f.bind, body), Mode: "0644"},
 			{Path: d + "/tmp/.keep", Mode: "0644"},
 		},
+		Downloads: []role.Download{{Name: "tool", URL: "file://" + f.src, SHA256: toolSHA, Path: d + "/opt/cloudlabs/bin/tool", Mode: "0755"}},
 		Services: []role.Service{
 			{Name: "memcached", Exec: f.mc, Args: mcArgs, Port: 11211, LimitNOFILE: 4096},
 			{Name: "nginx", Exec: f.nginx, Args: []string{"-c", d + "/etc/nginx/nginx.conf", "-p", d, "-g", "daemon off;"}, Port: 8080, Health: "/healthz"},
 		},
 	}
 }
+
+// toolSHA is the SHA-256 of the file fixture.src holds.
+const toolSHA = "bf664cf84f00f6ed76164c8457fdeaf8e4dee547226e9ffcf8274e2d2246fed9"
 
 func (f *fixture) args(r role.Role) property.Map {
 	b, err := json.Marshal(r)
@@ -208,6 +217,9 @@ func TestHostLifecycle(t *testing.T) {
 	if got := f.state.Get("address").AsString(); got != f.bind {
 		t.Fatalf("address %q, want %q", got, f.bind)
 	}
+	if st, err := os.Stat(f.dir + "/opt/cloudlabs/bin/tool"); err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("download not in place with mode 0755: %v", err)
+	}
 	if got := f.get(8081); got != "v1" {
 		t.Fatalf("GET :8081 = %q, want v1", got)
 	}
@@ -303,6 +315,9 @@ func TestHostCreateFailures(t *testing.T) {
 		{"service never healthy", func(f *fixture, r *role.Role) {
 			r.Services[1].Health = "/missing" // nginx answers 404
 		}, []string{"start nginx", "status 40", "last lines of"}},
+		{"download with another checksum", func(f *fixture, r *role.Role) {
+			r.Downloads[0].SHA256 = strings.Repeat("0", 64)
+		}, []string{"download tool", "want 0000"}},
 		{"file outside the host folder", func(f *fixture, r *role.Role) {
 			r.Files = append(r.Files, role.File{Path: "/etc/cloudlabs-should-not-exist", Content: "x"})
 		}, []string{"outside the host folder"}},

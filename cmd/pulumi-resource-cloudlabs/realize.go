@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cloudlabs/cloudlabs/internal/artifact"
 	"github.com/cloudlabs/cloudlabs/internal/role"
 	"github.com/cloudlabs/cloudlabs/internal/supervise"
 )
@@ -194,7 +195,7 @@ func (h host) writeFiles(ctx context.Context, old *role.Role, new role.Role) (ma
 		if err != nil {
 			return nil, fmt.Errorf("download %s: %w", d.Name, err)
 		}
-		if sum, err := fileSHA256(d.Path); err == nil && sum == d.SHA256 {
+		if sum, err := artifact.FileSHA256(d.Path); err == nil && sum == d.SHA256 {
 			if st, err := os.Stat(d.Path); err == nil && st.Mode().Perm() == mode {
 				continue
 			}
@@ -302,19 +303,6 @@ func writeAtomic(path string, r io.Reader, mode os.FileMode, wantSHA string) err
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func parseMode(s string, def os.FileMode) (os.FileMode, error) {
