@@ -1,0 +1,126 @@
+package aws
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Settings configures the AWS platform. The program fills it from the
+// validated stack config; the region is the AWS provider's (aws:region).
+type Settings struct {
+	// Project and Stack go into every resource's tags; "" means the
+	// program's own (ctx.Project(), ctx.Stack()).
+	Project, Stack string
+	// Zone pins the availability zone of the subnet ("eu-west-1b"); "" means
+	// the region's first zone that needs no opt-in. Pin one when an
+	// instance type is not offered in the first zone.
+	Zone string
+	// InstanceType is the "small" size and picks the architecture of the
+	// other sizes' defaults; "" means t3.micro.
+	InstanceType string
+	// InstanceTypeBySize overrides sizes ("medium": "t3.large"). Every type
+	// must share one architecture: the apps are built once per stack.
+	InstanceTypeBySize map[string]string
+	// Image pins an AMI ("ami-0abc…"); "" means the latest Ubuntu 24.04 LTS
+	// for the architecture, looked up at every run.
+	Image string
+	// SSHAllowCIDR and SSHPublicKey open port 22 of every machine to the
+	// CIDR block for the key's owner. Both or neither.
+	SSHAllowCIDR, SSHPublicKey string
+}
+
+// Sizes are the abstract sizes components ask for, in order.
+var Sizes = []string{"small", "medium"}
+
+// defaultTypes are the sizes' instance types per architecture: the burstable
+// general-purpose families, the cheapest with enough memory (Riak wants the
+// 4 GiB of "medium").
+var defaultTypes = map[string]map[string]string{
+	"amd64": {"small": "t3.micro", "medium": "t3.medium"},
+	"arm64": {"small": "t4g.micro", "medium": "t4g.medium"},
+}
+
+var instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
+
+var amiRE = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
+
+// resolve validates s and returns the instance type of every size and
+// their common architecture. Nothing is created before it succeeds.
+func (s Settings) resolve() (types map[string]string, arch string, err error) {
+	small := s.InstanceType
+	if small == "" {
+		small = defaultTypes["amd64"]["small"]
+	}
+	if !instanceTypeRE.MatchString(small) {
+		return nil, "", fmt.Errorf("aws platform: instance type %q: want a type such as t3.micro", small)
+	}
+	arch = archOf(small)
+	types = map[string]string{}
+	for size, t := range defaultTypes[arch] {
+		types[size] = t
+	}
+	types["small"] = small
+	for _, size := range sortedKeys(s.InstanceTypeBySize) {
+		t := s.InstanceTypeBySize[size]
+		if !slices.Contains(Sizes, size) {
+			return nil, "", fmt.Errorf("aws platform: size %q: allowed sizes are %s", size, strings.Join(Sizes, ", "))
+		}
+		if !instanceTypeRE.MatchString(t) {
+			return nil, "", fmt.Errorf("aws platform: instance type %q for size %s: want a type such as t3.medium", t, size)
+		}
+		types[size] = t
+	}
+	for _, size := range Sizes {
+		if a := archOf(types[size]); a != arch {
+			return nil, "", fmt.Errorf("aws platform: size %s is %s (%s) but size small is %s (%s): every size must share one architecture",
+				size, types[size], a, small, arch)
+		}
+	}
+	if s.Image != "" && !amiRE.MatchString(s.Image) {
+		return nil, "", fmt.Errorf("aws platform: image %q: want an AMI id such as ami-0123456789abcdef0, or empty for Ubuntu 24.04 LTS", s.Image)
+	}
+	if (s.SSHAllowCIDR == "") != (s.SSHPublicKey == "") {
+		return nil, "", fmt.Errorf("aws platform: SSH needs both an allowed CIDR and a public key, or neither (got CIDR %q, key set %t)",
+			s.SSHAllowCIDR, s.SSHPublicKey != "")
+	}
+	if s.SSHAllowCIDR != "" {
+		if pfx, err := netip.ParsePrefix(s.SSHAllowCIDR); err != nil || !pfx.Addr().Is4() || pfx.Masked() != pfx {
+			return nil, "", fmt.Errorf("aws platform: SSH CIDR %q: want an IPv4 block such as 198.51.100.0/24", s.SSHAllowCIDR)
+		}
+	}
+	return types, arch, nil
+}
+
+// archOf is the CPU architecture (GOARCH) of an instance type. AWS marks
+// Graviton families with a "g" after the generation digit (t4g, m7gd,
+// c6gn, im4gn); a1 is the first Graviton. Everything else is x86-64.
+func archOf(instanceType string) string {
+	family, _, _ := strings.Cut(instanceType, ".")
+	if family == "a1" {
+		return "arm64"
+	}
+	i := strings.IndexAny(family, "0123456789")
+	if i < 0 {
+		return "amd64"
+	}
+	for i < len(family) && family[i] >= '0' && family[i] <= '9' {
+		i++
+	}
+	if strings.Contains(family[i:], "g") {
+		return "arm64"
+	}
+	return "amd64"
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
