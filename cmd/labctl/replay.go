@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudlabs/cloudlabs/internal/load"
-	"github.com/cloudlabs/cloudlabs/internal/progress"
+	progressbar "github.com/cloudlabs/cloudlabs/internal/progress" // stack.go has a func progress
 	"github.com/cloudlabs/cloudlabs/internal/replay"
 	"github.com/cloudlabs/cloudlabs/internal/workload"
 )
@@ -60,7 +60,7 @@ status NNN, body mismatch (a get whose number is not the one seeded or added).
 					rep.Gets++
 				}
 			}
-			m := progress.Start(os.Stderr, "replay", len(reqs))
+			m := progressbar.Start(os.Stderr, "replay", len(reqs))
 			rep.Result, err = load.Run(cmd.Context(), load.Options{Concurrency: concurrency, Requests: len(reqs), Timeout: timeout, Done: &m.Done},
 				func(i int) *load.Request { return reqs[i] })
 			m.Stop()

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cloudlabs/cloudlabs/internal/contact"
 	"github.com/cloudlabs/cloudlabs/internal/load"
-	"github.com/cloudlabs/cloudlabs/internal/progress"
+	progressbar "github.com/cloudlabs/cloudlabs/internal/progress" // stack.go has a func progress
 	"github.com/cloudlabs/cloudlabs/internal/replay"
 	"github.com/cloudlabs/cloudlabs/internal/workload"
 )
@@ -47,7 +47,7 @@ exits non-zero when more than --max-errors requests failed.`,
 			if err != nil {
 				return err
 			}
-			m := progress.Start(os.Stderr, "seed", len(reqs))
+			m := progressbar.Start(os.Stderr, "seed", len(reqs))
 			res, err := load.Run(cmd.Context(), load.Options{Concurrency: concurrency, Requests: len(reqs), Timeout: timeout, Done: &m.Done},
 				func(i int) *load.Request { return reqs[i] })
 			m.Stop()
