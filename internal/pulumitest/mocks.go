@@ -93,6 +93,10 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if _, ok := state["bucket"]; !ok && strings.HasPrefix(args.TypeToken, "aws:s3/bucketV2") {
 		state["bucket"] = resource.NewStringProperty(args.Name + "-mock")
 	}
+	if _, ok := state["name"]; !ok && args.TypeToken == "gcp:storage/bucket:Bucket" {
+		// The provider autonames buckets (names are global).
+		state["name"] = resource.NewStringProperty(args.Name + "-mock")
+	}
 	if strings.HasPrefix(args.TypeToken, "random:") {
 		state["result"] = resource.MakeSecret(resource.NewStringProperty("mock-random-" + args.Name))
 	}
