@@ -148,7 +148,8 @@ func portsName(pr platform.PortRange) string {
 }
 
 // description fits a rule's Why into what EC2 accepts: at most 255
-// characters of a-zA-Z0-9. _-:/()#,@[]+=&;{}!$* (others become spaces).
+// characters of a-zA-Z0-9. _-:/()#,@[]+=&;{}!$* (others become single
+// spaces).
 func description(why string) string {
 	const allowed = ". _-:/()#,@[]+=&;{}!$*"
 	var b strings.Builder
@@ -159,7 +160,7 @@ func description(why string) string {
 			b.WriteByte(' ')
 		}
 	}
-	s := strings.TrimSpace(b.String())
+	s := strings.Join(strings.Fields(b.String()), " ")
 	if len(s) > 255 {
 		s = strings.TrimSpace(s[:255])
 	}
