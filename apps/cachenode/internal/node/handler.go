@@ -111,7 +111,7 @@ func (h *Handler) Fail(w *bufio.Writer, err error) (closeConn bool) {
 	return false
 }
 
-var storeMode = map[protocol.Op]cache.Mode{
+var storeMode = [...]cache.Mode{
 	protocol.OpSet: cache.Set, protocol.OpAdd: cache.Add, protocol.OpReplace: cache.Replace,
 	protocol.OpAppend: cache.Append, protocol.OpPrepend: cache.Prepend, protocol.OpCas: cache.CompareAndSwap,
 }

@@ -26,12 +26,50 @@ const (
 	OpQuit
 )
 
-var opNames = map[string]Op{
-	"get": OpGet, "gets": OpGets, "gat": OpGat, "gats": OpGats,
-	"set": OpSet, "add": OpAdd, "replace": OpReplace, "append": OpAppend,
-	"prepend": OpPrepend, "cas": OpCas, "delete": OpDelete, "incr": OpIncr,
-	"decr": OpDecr, "touch": OpTouch, "flush_all": OpFlushAll, "stats": OpStats,
-	"version": OpVersion, "verbosity": OpVerbosity, "quit": OpQuit,
+// lookupOp maps a command name to its Op; a switch compiles to a few
+// length and byte compares, cheaper than hashing the name for a map.
+func lookupOp(name []byte) (Op, bool) {
+	switch string(name) {
+	case "get":
+		return OpGet, true
+	case "gets":
+		return OpGets, true
+	case "gat":
+		return OpGat, true
+	case "gats":
+		return OpGats, true
+	case "set":
+		return OpSet, true
+	case "add":
+		return OpAdd, true
+	case "replace":
+		return OpReplace, true
+	case "append":
+		return OpAppend, true
+	case "prepend":
+		return OpPrepend, true
+	case "cas":
+		return OpCas, true
+	case "delete":
+		return OpDelete, true
+	case "incr":
+		return OpIncr, true
+	case "decr":
+		return OpDecr, true
+	case "touch":
+		return OpTouch, true
+	case "flush_all":
+		return OpFlushAll, true
+	case "stats":
+		return OpStats, true
+	case "version":
+		return OpVersion, true
+	case "verbosity":
+		return OpVerbosity, true
+	case "quit":
+		return OpQuit, true
+	}
+	return 0, false
 }
 
 // IsStorage reports whether op carries a data block.

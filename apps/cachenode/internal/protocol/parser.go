@@ -161,7 +161,7 @@ func (p *Parser) parse(c *Command, tok [][]byte) error {
 	if len(tok) == 0 {
 		return ErrUnknownCommand
 	}
-	op, ok := opNames[string(tok[0])]
+	op, ok := lookupOp(tok[0])
 	if !ok {
 		return ErrUnknownCommand
 	}
