@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -243,26 +240,12 @@ func TestUserData(t *testing.T) {
 			if strings.Contains(ud, "dynamic-marker") {
 				t.Error("a dynamic file's content is in the user data: a new upstream list would replace the machine")
 			}
-			validateCloudConfig(t, ud)
+			testkit.CloudConfig(t, ud)
 		})
 	}
 	obj := named(t, mocks, tObject, "web-1-upstreams.conf")
 	if obj.Str("content") != dynamicMarker || obj.Str("key") != "dynamic/web-1/upstreams.conf" {
 		t.Errorf("dynamic object: key %q content %q", obj.Str("key"), obj.Str("content"))
-	}
-}
-
-// validateCloudConfig runs `cloud-init schema` on user data, as
-// internal/cloudinit's tests do.
-func validateCloudConfig(t *testing.T, userData string) {
-	t.Helper()
-	bin := testkit.Binary(t, "cloud-init", "cloud-init")
-	f := filepath.Join(t.TempDir(), "user-data")
-	if err := os.WriteFile(f, []byte(userData), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "schema", "--config-file", f).CombinedOutput(); err != nil {
-		t.Fatalf("cloud-init schema rejects the user data: %v\n%s\n---\n%s", err, out, userData)
 	}
 }
 
