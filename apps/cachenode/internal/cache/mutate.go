@@ -1,6 +1,10 @@
 package cache
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/number"
+)
 
 // Mode is the storage command a Store call performs.
 type Mode uint8
@@ -108,7 +112,7 @@ func (m *mutation) buildDelta(old *slot) (slot, Result) {
 	if old == nil {
 		return slot{}, NotFound
 	}
-	n, ok := ParseUint(old.value)
+	n, ok := number.ParseUint64(old.value)
 	if !ok {
 		return slot{}, NonNumeric
 	}
@@ -132,46 +136,6 @@ func (m *mutation) buildDelta(old *slot) (slot, Result) {
 		v[i] = ' '
 	}
 	return slot{key: old.key, value: v, flags: old.flags, deadline: old.deadline}, Stored
-}
-
-// ParseUint reads a decimal number the way memcached's safe_strtoull does
-// (C strtoull then checks): leading white space and a sign are allowed, the
-// digits must end at white space or the end, overflow and negative numbers
-// are rejected.
-func ParseUint(b []byte) (uint64, bool) {
-	i := 0
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	neg := false
-	if i < len(b) && (b[i] == '+' || b[i] == '-') {
-		neg = b[i] == '-'
-		i++
-	}
-	start := i
-	var n uint64
-	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-		d := uint64(b[i] - '0')
-		if n > (^uint64(0)-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	if i == start || (i < len(b) && !isSpace(b[i])) {
-		return 0, false
-	}
-	if neg {
-		n = -n // strtoull negates; memcached then refuses what looks negative
-		if int64(n) < 0 {
-			return 0, false
-		}
-	}
-	return n, true
-}
-
-// isSpace is C's isspace in the C locale.
-func isSpace(c byte) bool {
-	return c == ' ' || (c >= '\t' && c <= '\r')
 }
 
 // apply runs m under its shard's lock, making room by evicting first from

@@ -130,26 +130,6 @@ func TestOverwriteCountsDelta(t *testing.T) {
 	}
 }
 
-func TestParseUint(t *testing.T) {
-	tests := []struct {
-		in   string
-		want uint64
-		ok   bool
-	}{
-		{"0", 0, true}, {"42", 42, true}, {" 12 ", 12, true}, {"+5", 5, true},
-		{"18446744073709551615", 1<<64 - 1, true}, {"18446744073709551616", 0, false},
-		{"-1", 0, false}, {"-0", 0, true}, {"", 0, false}, {"x", 0, false}, {"1x", 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, ok := ParseUint([]byte(tt.in))
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("ParseUint(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
 func TestParseSize(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -26,6 +26,7 @@ var conformance = []struct{ name, script string }{
 	{"incr wraps at 2^64", "set m 0 0 20\r\n18446744073709551615\r\nincr m 2\r\nget m\r\nincr m 18446744073709551615\r\n"},
 	{"incr grows the value", "set g 3 0 1\r\n9\r\nincr g 1\r\ngets g\r\nincr g 18446744073709551600\r\nget g\r\n"},
 	{"incr parsing", "set s 0 0 1\r\nx\r\nincr s 1\r\nset e 0 0 0\r\n\r\nincr e 1\r\nset w 0 0 4\r\n 12 \r\nincr w 1\r\nset p 0 0 2\r\n+5\r\nincr p 1\r\nincr p +3\r\nincr p abc\r\nincr p -1\r\nincr p 18446744073709551616\r\nset q 0 0 3\r\n-12\r\nincr q 1\r\n"},
+	{"numbers with tabs", "set n 0 0 1\r\n1\r\nincr n 5\t\r\nincr n \t2\r\ntouch n \t10\r\nset t 0\t 0 1\r\nx\r\nget n t\r\n"},
 	{"incr noreply", "set n 0 0 1\r\n1\r\nincr n 5 noreply\r\ndecr n 2 noreply\r\nincr nope 1 noreply\r\nget n\r\n"},
 	{"delete forms", "set a 0 0 1\r\nx\r\ndelete a\r\ndelete a\r\nset a 0 0 1\r\nx\r\ndelete a 0\r\nset a 0 0 1\r\nx\r\ndelete a noreply\r\nget a\r\ndelete a 5\r\ndelete a 0 noreply\r\ndelete a noreply x\r\ndelete\r\n"},
 	{"touch gat gats", "set a 0 0 1\r\nx\r\ntouch a 100\r\ntouch nope 100\r\ntouch a abc\r\ntouch a 10 noreply\r\ngat 100 a nope\r\ngats 0 a\r\ngat a\r\ngat 100\r\ntouch a\r\n"},

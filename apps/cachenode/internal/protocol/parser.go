@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/number"
 )
 
 // Limits of the parser. MaxKeyLength is memcached's; MaxLine bounds every
@@ -177,7 +179,7 @@ func (p *Parser) parse(c *Command, tok [][]byte) error {
 		if n < 2 {
 			return ErrUnknownCommand
 		}
-		exp, ok := parseInt32(tok[1])
+		exp, ok := number.ParseInt32(tok[1])
 		if !ok {
 			return bad(msgBadExptime, false)
 		}
@@ -205,7 +207,7 @@ func (p *Parser) parse(c *Command, tok [][]byte) error {
 		if err := p.key(c, tok[1], c.NoReply); err != nil {
 			return err
 		}
-		d, ok := parseUint64(tok[2])
+		d, ok := number.ParseUint64(tok[2])
 		if !ok {
 			return bad(msgBadDelta, c.NoReply)
 		}
@@ -218,7 +220,7 @@ func (p *Parser) parse(c *Command, tok [][]byte) error {
 		if err := p.key(c, tok[1], c.NoReply); err != nil {
 			return err
 		}
-		exp, ok := parseInt32(tok[2])
+		exp, ok := number.ParseInt32(tok[2])
 		if !ok {
 			return bad(msgBadExptime, c.NoReply)
 		}
@@ -229,7 +231,7 @@ func (p *Parser) parse(c *Command, tok [][]byte) error {
 		}
 		c.NoReply = isNoReply(tok)
 		if (c.NoReply && n == 3) || (!c.NoReply && n >= 2) {
-			exp, ok := parseInt32(tok[1])
+			exp, ok := number.ParseInt32(tok[1])
 			if !ok {
 				return bad(msgBadExptime, c.NoReply)
 			}
@@ -240,7 +242,7 @@ func (p *Parser) parse(c *Command, tok [][]byte) error {
 			return ErrUnknownCommand
 		}
 		c.NoReply = isNoReply(tok)
-		if _, ok := parseUint32(tok[1]); !ok && !(c.NoReply && n == 2) {
+		if _, ok := number.ParseUint32(tok[1]); !ok && !(c.NoReply && n == 2) {
 			return bad(msgBadFormat, c.NoReply)
 		}
 	case OpStats:
@@ -281,14 +283,14 @@ func (p *Parser) storage(c *Command, tok [][]byte) error {
 	if err := p.key(c, tok[1], c.NoReply); err != nil {
 		return err
 	}
-	flags, okF := parseUint32(tok[2])
-	exp, okE := parseInt32(tok[3])
-	size, okS := parseInt32(tok[4])
+	flags, okF := number.ParseUint32(tok[2])
+	exp, okE := number.ParseInt32(tok[3])
+	size, okS := number.ParseInt32(tok[4])
 	if !okF || !okE || !okS || size < 0 {
 		return bad(msgBadFormat, c.NoReply)
 	}
 	if c.Op == OpCas {
-		cas, ok := parseUint64(tok[5])
+		cas, ok := number.ParseUint64(tok[5])
 		if !ok {
 			return bad(msgBadFormat, c.NoReply)
 		}
