@@ -35,6 +35,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	if err := appkit.Parse(fs, "FIBONACCI", args); err != nil {
 		return fmt.Errorf("flags: %w", err)
 	}
+	if *maxN < 1 { // api.Config reads 0 as "the default": refuse it here
+		return fmt.Errorf("max-n %d: must be from 1 to %d", *maxN, api.LimitMaxN)
+	}
 	m := appkit.NewMetrics("fibonacci")
 	srv, err := api.New(api.Config{MaxN: *maxN, Metrics: m})
 	if err != nil {
