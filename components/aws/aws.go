@@ -78,6 +78,9 @@ func (p *Platform) Region() string { return p.region }
 // Zone is the availability zone of the stack's subnet.
 func (p *Platform) Zone() string { return p.zone }
 
+// Bucket is the artifact bucket's name, for the program's outputs.
+func (p *Platform) Bucket() pulumi.StringOutput { return p.bucket.Bucket }
+
 // InstanceType is the EC2 instance type of a size ("" for an unknown
 // size), for `labctl cost`.
 func (p *Platform) InstanceType(size string) string {
