@@ -33,12 +33,12 @@ type Value struct {
 
 var stackName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
-// Path is the config file of a stack below the project root.
-func Path(root, stack string) (string, error) {
+// Path is the config file of a stack in the stacks folder.
+func Path(dir, stack string) (string, error) {
 	if !stackName.MatchString(stack) {
 		return "", fmt.Errorf("stack name %q: allowed are letters, digits, '-', '_' and '.'", stack)
 	}
-	return filepath.Join(root, "stacks", "Pulumi."+stack+".yaml"), nil
+	return filepath.Join(dir, "Pulumi."+stack+".yaml"), nil
 }
 
 // Load reads a stack's config, keys fully namespaced ("cloudlabs:platform").

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/spf13/cobra"
+
+	"github.com/cloudlabs/cloudlabs/internal/artifact"
+	"github.com/cloudlabs/cloudlabs/internal/program"
+	"github.com/cloudlabs/cloudlabs/internal/stackfile"
+)
+
+// stackFlags are the flags every stack command takes.
+type stackFlags struct {
+	stack     string
+	stacksDir string
+	config    []string // -c key=value, persisted into the stack's file
+}
+
+func (f *stackFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.stack, "stack", "s", "local", "the stack: its config is stacks/Pulumi.<stack>.yaml")
+	cmd.Flags().StringVar(&f.stacksDir, "stacks-dir", os.Getenv("CLOUDLABS_STACKS_DIR"), "folder of the stack files (default: the repository's stacks/; env CLOUDLABS_STACKS_DIR)")
+	cmd.Flags().StringArrayVarP(&f.config, "config", "c", nil, "set a config value (key=value) in the stack's file before running, like pulumi's -c")
+}
+
+// localPassphrase encrypts the local twin's secrets when
+// PULUMI_CONFIG_PASSPHRASE is unset: the twin's state never leaves this
+// machine, and a fixed default keeps `labctl up` a single command. Cloud
+// stacks must set their own.
+const localPassphrase = "cloudlabs-local-twin"
+
+// workspaceEnv gathers what the Pulumi CLI and the program need.
+type env struct {
+	root      string // the repository
+	stackFile string
+	pulumiBin string
+	pluginDir string
+	vars      map[string]string
+}
+
+// prepare finds the repository, the Pulumi CLI and the state backend, builds
+// the provider plugin and persists -c values. Progress goes to stderr.
+func prepare(ctx context.Context, f *stackFlags) (*env, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	root, err := artifact.ModuleRoot(wd)
+	if err != nil {
+		return nil, err
+	}
+	stacksDir := f.stacksDir
+	if stacksDir == "" {
+		stacksDir = filepath.Join(root, "stacks")
+	}
+	file, err := stackfile.Path(stacksDir, f.stack)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("stack %s: no config file %s (the stacks are the Pulumi.<stack>.yaml files in %s)", f.stack, file, stacksDir)
+	}
+	if err := setConfig(file, f.config); err != nil {
+		return nil, err
+	}
+	bin, err := findPulumi()
+	if err != nil {
+		return nil, err
+	}
+	pluginDir := filepath.Join(root, ".labctl", "bin")
+	logf("building the local provider plugin")
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(pluginDir, "pulumi-resource-cloudlabs"), "./cmd/pulumi-resource-cloudlabs")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the provider plugin: %w\n%s", err, out)
+	}
+	backend := os.Getenv("PULUMI_BACKEND_URL")
+	if backend == "" {
+		dir := filepath.Join(stateHome(), "cloudlabs", "pulumi")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		backend = "file://" + dir
+	}
+	pass, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE")
+	if !ok && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == "" {
+		if f.stack != "local" {
+			return nil, fmt.Errorf("stack %s: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of its secrets", f.stack)
+		}
+		pass = localPassphrase
+	}
+	vars := map[string]string{
+		"PATH":                     filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"PULUMI_BACKEND_URL":       backend,
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		"CLOUDLABS_ROOT":           root,
+	}
+	if pass != "" || ok {
+		vars["PULUMI_CONFIG_PASSPHRASE"] = pass
+	}
+	// The inline program runs in this process: it finds the repository and
+	// the plugin through the same variables.
+	for k, v := range vars {
+		os.Setenv(k, v)
+	}
+	return &env{root: root, stackFile: file, pulumiBin: bin, pluginDir: pluginDir, vars: vars}, nil
+}
+
+// openStack selects (or creates) the stack with the program inline.
+func openStack(ctx context.Context, e *env, name string) (auto.Stack, error) {
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(filepath.Dir(e.pulumiBin))})
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("pulumi CLI at %s: %w (reinstall it with scripts/install-pulumi.sh)", e.pulumiBin, err)
+	}
+	work := filepath.Join(e.root, ".labctl", "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return auto.Stack{}, err
+	}
+	proj := workspace.Project{
+		Name:    stackfile.Project,
+		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+		// The local platform's provider, built from this repository.
+		Plugins: &workspace.Plugins{Providers: []workspace.PluginOptions{{Name: "cloudlabs", Path: e.pluginDir}}},
+	}
+	s, err := auto.UpsertStackInlineSource(ctx, name, stackfile.Project, program.Run,
+		auto.Project(proj), auto.WorkDir(work), auto.Pulumi(cmd), auto.EnvVars(e.vars), auto.SecretsProvider("passphrase"))
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	return s, syncConfig(ctx, s, e.stackFile)
+}
+
+// syncConfig makes the workspace's copy of the stack config equal to
+// stacks/Pulumi.<stack>.yaml: the Automation API ignores stackConfigDir, so
+// labctl carries the file over itself, keys removed from it included.
+func syncConfig(ctx context.Context, s auto.Stack, file string) error {
+	values, err := stackfile.Load(file)
+	if err != nil {
+		return err
+	}
+	ws := s.Workspace()
+	settings, err := ws.StackSettings(ctx, s.Name())
+	if err != nil {
+		return err
+	}
+	settings.Config = config.Map{}
+	for k, v := range values {
+		if v.Secure != "" {
+			return fmt.Errorf("%s: %s is encrypted for the Pulumi CLI; labctl passes plain values only: run this stack with `pulumi`, or keep the value in an environment variable", file, k)
+		}
+		key, err := config.ParseKey(k)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		settings.Config[key] = config.NewValue(v.Value)
+	}
+	return ws.SaveStackSettings(ctx, s.Name(), settings)
+}
+
+// setConfig persists key=value pairs into the stack's file.
+func setConfig(file string, pairs []string) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	values := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("-c %q: want key=value, such as -c fibonacci:nodes=5", p)
+		}
+		values[stackfile.FullKey(k)] = v
+	}
+	return stackfile.Set(file, values)
+}
+
+// findPulumi looks for the CLI on PATH, then where scripts/install-pulumi.sh puts it.
+func findPulumi() (string, error) {
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		return p, nil
+	}
+	matches, _ := filepath.Glob(filepath.Join(cacheHome(), "cloudlabs", "pulumi-v*", "bin", "pulumi"))
+	if len(matches) > 0 {
+		return matches[len(matches)-1], nil
+	}
+	return "", errors.New("the Pulumi CLI is not installed: run scripts/install-pulumi.sh (the README's main command does)")
+}
+
+func cacheHome() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return d
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, ".cache")
+}
+
+func stateHome() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return d
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, ".local", "state")
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "labctl: "+format+"\n", args...)
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	root.AddCommand(
+		stackCommand("up", "Create or update the stack's machines (the local twin by default) and print its URLs",
+			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
+				_, err := s.Up(ctx, optup.ProgressStreams(os.Stderr))
+				if err != nil {
+					return err
+				}
+				return printOutputs(ctx, s, out, false)
+			}),
+		stackCommand("preview", "Show what up would change, without changing anything",
+			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
+				_, err := s.Preview(ctx, optpreview.ProgressStreams(out))
+				return err
+			}),
+		stackCommand("destroy", "Stop and delete every machine of the stack; the stack stays, empty",
+			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
+				_, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr))
+				if err == nil {
+					fmt.Fprintln(out, "destroyed: nothing of the stack is left running")
+				}
+				return err
+			}),
+		stackCommand("refresh", "Read the machines' real state (a dead service shows as missing; up restarts it)",
+			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
+				_, err := s.Refresh(ctx, optrefresh.ProgressStreams(os.Stderr))
+				return err
+			}),
+	)
+	var asJSON bool
+	outputs := stackCommand("outputs", "Print the stack's outputs (URLs, addresses, endpoints)",
+		func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
+			return printOutputs(ctx, s, out, asJSON)
+		})
+	outputs.Flags().BoolVar(&asJSON, "json", false, "print the outputs as one JSON object")
+	root.AddCommand(outputs)
+}
+
+// stackCommand makes a command that runs fn on the selected stack.
+func stackCommand(use, short string, fn func(context.Context, auto.Stack, *env, io.Writer) error) *cobra.Command {
+	var f stackFlags
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			start := time.Now()
+			e, err := prepare(ctx, &f)
+			if err != nil {
+				return err
+			}
+			s, err := openStack(ctx, e, f.stack)
+			if err != nil {
+				return err
+			}
+			if err := fn(ctx, s, e, cmd.OutOrStdout()); err != nil {
+				return fmt.Errorf("%s %s: %w", use, f.stack, err)
+			}
+			logf("%s %s done in %s", use, f.stack, time.Since(start).Round(100*time.Millisecond))
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// printOutputs prints the outputs as a table for people or as JSON.
+func printOutputs(ctx context.Context, s auto.Stack, w io.Writer, asJSON bool) error {
+	outs, err := s.Outputs(ctx)
+	if err != nil {
+		return err
+	}
+	plain := map[string]any{}
+	for k, v := range outs {
+		if v.Secret {
+			plain[k] = "[secret]"
+			continue
+		}
+		plain[k] = v.Value
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(plain)
+	}
+	keys := make([]string, 0, len(plain))
+	for k := range plain {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "%-20s %s\n", k, formatValue(plain[k]))
+	}
+	return nil
+}
+
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, " ")
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		return string(b)
+	default:
+		return fmt.Sprint(v)
+	}
+}
