@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +13,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/contact"
 	"github.com/cloudlabs/cloudlabs/internal/testkit"
 )
 
@@ -118,4 +122,39 @@ func TestRiakHTTP(t *testing.T) {
 		defer s.Close()
 		testContract(t, s)
 	})
+}
+
+// TestRiakHTTPErrors checks Riak's own error answers become errors (not
+// ErrNotFound, not retried on another node) and that no node at all is an
+// error too.
+func TestRiakHTTPErrors(t *testing.T) {
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Error:\nall nodes down", http.StatusServiceUnavailable)
+	}))
+	defer broken.Close()
+	dead := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+	tests := []struct {
+		name, nodes, mention string
+	}{
+		{"riak answers 503", strings.TrimPrefix(broken.URL, "http://"), "503"},
+		{"every node down", dead, "no riak node answered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open("riak-http://"+tt.nodes, Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			_, gerr := s.Get(ctx, "x")
+			perr := s.Put(ctx, contact.Contact{Name: "x", Number: "1"})
+			_, lerr := s.List(ctx, "", 10)
+			for op, err := range map[string]error{"get": gerr, "put": perr, "list": lerr} {
+				if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), tt.mention) {
+					t.Errorf("%s: error %v, want one mentioning %q", op, err, tt.mention)
+				}
+			}
+		})
+	}
 }
