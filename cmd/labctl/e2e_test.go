@@ -1,0 +1,394 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/cloudlabs/cloudlabs/internal/testkit"
+)
+
+// twin drives a built labctl against a stack of its own: its own stack
+// file, state folder and backend, so it never touches a user's twin.
+type twin struct {
+	t       *testing.T
+	labctl  string
+	stacks  string
+	state   string
+	env     []string
+	outputs map[string]any
+}
+
+const e2eStack = "e2e"
+
+func newTwin(t *testing.T) *twin {
+	t.Helper()
+	root := testkit.ModuleRoot(t)
+	if _, err := findPulumi(); err != nil {
+		t.Fatalf("%v", err)
+	}
+	testkit.Binary(t, "nginx", "nginx")
+	testkit.Binary(t, "memcached", "memcached")
+	tmp := t.TempDir()
+	tw := &twin{t: t, labctl: testkit.BuildApp(t, "cmd/labctl"), stacks: filepath.Join(tmp, "stacks"), state: filepath.Join(tmp, "state")}
+	if err := os.MkdirAll(tw.stacks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "stacks", "Pulumi.local.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tw.stacks, "Pulumi."+e2eStack+".yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	backend := filepath.Join(tmp, "backend")
+	if err := os.MkdirAll(backend, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tw.env = append(os.Environ(),
+		"CLOUDLABS_STATE_DIR="+tw.state,
+		"PULUMI_BACKEND_URL=file://"+backend,
+		"PULUMI_CONFIG_PASSPHRASE=e2e",
+	)
+	// A deferred destroy that always runs, whatever failed (Terratest's rule).
+	t.Cleanup(func() {
+		if _, err := tw.try("destroy", "--stack", e2eStack, "--stacks-dir", tw.stacks); err != nil {
+			t.Logf("cleanup destroy: %v", err)
+		}
+	})
+	return tw
+}
+
+func (tw *twin) try(args ...string) (string, error) {
+	cmd := exec.Command(tw.labctl, args...)
+	cmd.Dir = testkit.ModuleRoot(tw.t)
+	cmd.Env = tw.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String(), fmt.Errorf("labctl %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), tail(stderr.String(), 60))
+	}
+	return stdout.String(), nil
+}
+
+func (tw *twin) run(args ...string) string {
+	tw.t.Helper()
+	args = append(args, "--stack", e2eStack, "--stacks-dir", tw.stacks)
+	start := time.Now()
+	out, err := tw.try(args...)
+	if err != nil {
+		tw.t.Fatal(err)
+	}
+	tw.t.Logf("labctl %s: %s", strings.Join(args[:len(args)-4], " "), time.Since(start).Round(100*time.Millisecond))
+	return out
+}
+
+func (tw *twin) up(config ...string) {
+	tw.t.Helper()
+	args := []string{"up"}
+	for _, c := range config {
+		args = append(args, "-c", c)
+	}
+	tw.run(args...)
+	tw.readOutputs()
+}
+
+func (tw *twin) readOutputs() {
+	tw.t.Helper()
+	out := tw.run("outputs", "--json")
+	tw.outputs = map[string]any{}
+	if err := json.Unmarshal([]byte(out), &tw.outputs); err != nil {
+		tw.t.Fatalf("outputs --json: %v\n%s", err, out)
+	}
+}
+
+func (tw *twin) str(key string) string {
+	tw.t.Helper()
+	s, ok := tw.outputs[key].(string)
+	if !ok || s == "" {
+		tw.t.Fatalf("output %s missing: %v", key, tw.outputs)
+	}
+	return s
+}
+
+func (tw *twin) list(key string) []string {
+	tw.t.Helper()
+	raw, ok := tw.outputs[key].([]any)
+	if !ok {
+		tw.t.Fatalf("output %s is not a list: %v", key, tw.outputs)
+	}
+	out := make([]string, len(raw))
+	for i, v := range raw {
+		out[i] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// pid reads the pid of a service of a machine from its pid file.
+func (tw *twin) pid(machine, service string) int {
+	tw.t.Helper()
+	b, err := os.ReadFile(filepath.Join(tw.state, e2eStack, machine, "run", "cloudlabs", service+".pid"))
+	if err != nil {
+		tw.t.Fatalf("pid of %s on %s: %v", service, machine, err)
+	}
+	pid, err := strconv.Atoi(strings.Fields(string(b))[0])
+	if err != nil {
+		tw.t.Fatalf("pid file of %s on %s: %q", service, machine, b)
+	}
+	return pid
+}
+
+// TestLocalTwin is the local twin's life: up, use, scale out and in, lose a
+// backend and get it back, destroy — as a user does it, with labctl.
+func TestLocalTwin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the local twin end to end takes minutes; run without -short")
+	}
+	tw := newTwin(t)
+
+	tw.up()
+	lb := tw.str("fibonacciUrl")
+	t.Run("phonebook", func(t *testing.T) { checkPhonebook(t, tw.str("phonebookUrl")) })
+	if got := tw.str("phonebookStore"); !strings.Contains(got, "embedded") {
+		t.Errorf("phonebookStore: got %q, want the embedded store on the twin", got)
+	}
+	checkSpread(t, lb, tw.list("fibonacciBackends"), 3)
+	t.Run("cache nodes", func(t *testing.T) {
+		endpoints := tw.list("cachepoolEndpoints")
+		if len(endpoints) != 2 {
+			t.Fatalf("cachepoolEndpoints: got %v, want 2", endpoints)
+		}
+		for _, ep := range endpoints {
+			checkMemcached(t, ep)
+		}
+	})
+
+	before := map[int]int{}
+	for i := 1; i <= 3; i++ {
+		before[i] = tw.pid(fmt.Sprintf("fibonacci-node-%d", i), "fibonacci")
+	}
+
+	tw.up("fibonacci:nodes=5")
+	if got := tw.str("fibonacciUrl"); got != lb {
+		t.Errorf("scaling to 5 moved the load balancer: %s -> %s", lb, got)
+	}
+	checkSpread(t, lb, tw.list("fibonacciBackends"), 5)
+	for i := 1; i <= 3; i++ {
+		if got := tw.pid(fmt.Sprintf("fibonacci-node-%d", i), "fibonacci"); got != before[i] {
+			t.Errorf("scaling to 5 restarted fibonacci-node-%d (pid %d -> %d)", i, before[i], got)
+		}
+	}
+
+	gone := tw.list("fibonacciBackends")[2:]
+	tw.up("fibonacci:nodes=2")
+	if got := tw.str("fibonacciUrl"); got != lb {
+		t.Errorf("scaling to 2 moved the load balancer: %s -> %s", lb, got)
+	}
+	backends := tw.list("fibonacciBackends")
+	checkSpread(t, lb, backends, 2)
+	for i := 1; i <= 2; i++ {
+		if got := tw.pid(fmt.Sprintf("fibonacci-node-%d", i), "fibonacci"); got != before[i] {
+			t.Errorf("scaling to 2 restarted fibonacci-node-%d (pid %d -> %d)", i, before[i], got)
+		}
+	}
+	for _, addr := range gone {
+		checkClosed(t, addr)
+	}
+
+	// A backend killed by hand comes back with refresh, then up.
+	victim := before[1]
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill fibonacci-node-1: %v", err)
+	}
+	waitGone(t, victim)
+	tw.run("refresh")
+	tw.up()
+	if got := tw.pid("fibonacci-node-1", "fibonacci"); got == victim {
+		t.Errorf("fibonacci-node-1 was not restarted (pid %d)", got)
+	}
+	checkSpread(t, lb, tw.list("fibonacciBackends"), 2)
+
+	var pids []int
+	for _, m := range []string{"fibonacci-node-1", "fibonacci-node-2"} {
+		pids = append(pids, tw.pid(m, "fibonacci"))
+	}
+	addrs := append(append(tw.list("fibonacciBackends"), tw.list("cachepoolEndpoints")...), hostOf(t, lb), hostOf(t, tw.str("phonebookUrl")))
+	tw.run("destroy")
+	for _, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("process %d still runs after destroy", pid)
+		}
+	}
+	for _, a := range addrs {
+		checkClosed(t, a)
+	}
+	tw.readOutputs()
+	if len(tw.outputs) != 0 {
+		t.Errorf("outputs after destroy: %v, want none", tw.outputs)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(tw.state, e2eStack)); len(hostDirs(entries)) != 0 {
+		t.Errorf("host folders left after destroy: %v", hostDirs(entries))
+	}
+}
+
+func hostDirs(entries []os.DirEntry) []string {
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "artifacts" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+var client = &http.Client{Timeout: 10 * time.Second}
+
+func checkPhonebook(t *testing.T, base string) {
+	res, err := client.Get(base + "/add/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `action="/add/handle/"`) {
+		t.Fatalf("GET /add/: %d, want the form posting to /add/handle/:\n%s", res.StatusCode, body)
+	}
+	for _, number := range []string{"+358 40 123", "(040) 555-1"} {
+		req, _ := http.NewRequest("POST", base+"/add/handle/", strings.NewReader(url.Values{"name": {"Åsa / twin?"}, "number": {number}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			t.Fatalf("add: %d", res.StatusCode)
+		}
+		res, err = client.Get(base + "/get/" + url.PathEscape("Åsa / twin?"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct{ Name, Number string }
+		err = json.NewDecoder(res.Body).Decode(&c)
+		res.Body.Close()
+		if err != nil || c.Number != number || c.Name != "Åsa / twin?" {
+			t.Fatalf("get after add: got %+v (%v), want number %q", c, err, number)
+		}
+	}
+}
+
+// checkSpread sends 60 requests to the LB and wants every backend, and only
+// the backends, to answer — retried while nginx reloads its upstream list.
+func checkSpread(t *testing.T, lb string, backends []string, n int) {
+	t.Helper()
+	if len(backends) != n {
+		t.Fatalf("fibonacciBackends: got %v, want %d", backends, n)
+	}
+	want := strings.Join(sorted(backends), " ")
+	var got string
+	for attempt := 0; attempt < 30; attempt++ {
+		seen := map[string]bool{}
+		for i := 0; i < 60; i++ {
+			res, err := client.Post(lb+"/fibonacci", "application/json", strings.NewReader(`{"fibonacci_number": 30}`))
+			if err != nil {
+				t.Fatalf("POST %s/fibonacci: %v", lb, err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || string(body) != `{"fibonacci_number": 30, "value": 832040}` {
+				t.Fatalf("POST /fibonacci through the LB: %d %s", res.StatusCode, body)
+			}
+			seen[res.Header.Get("X-Backend")] = true
+		}
+		var keys []string
+		for k := range seen {
+			keys = append(keys, k)
+		}
+		if got = strings.Join(sorted(keys), " "); got == want {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("60 requests were answered by %q, want exactly %q", got, want)
+}
+
+func checkMemcached(t *testing.T, endpoint string) {
+	mc := memcache.New(endpoint)
+	if err := mc.Set(&memcache.Item{Key: "twin", Value: []byte("hello")}); err != nil {
+		t.Fatalf("set on %s: %v", endpoint, err)
+	}
+	it, err := mc.Get("twin")
+	if err != nil || string(it.Value) != "hello" {
+		t.Fatalf("get on %s: %v %v", endpoint, it, err)
+	}
+}
+
+func checkClosed(t *testing.T, addr string) {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("%s still accepts connections", addr)
+}
+
+func waitGone(t *testing.T, pid int) {
+	for attempt := 0; attempt < 100; attempt++ {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("process %d did not die", pid)
+}
+
+func hostOf(t *testing.T, base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Port() == "" {
+		return u.Host + ":80"
+	}
+	return u.Host
+}
+
+func sorted(xs []string) []string {
+	out := append([]string(nil), xs...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
