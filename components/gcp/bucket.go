@@ -57,7 +57,9 @@ func (p *Platform) createBucket(ctx *pulumi.Context, opts []pulumi.ResourceOptio
 // Publish uploads the artifact under a key holding its hash, so a rebuilt
 // identical binary is no diff and a changed one is a new object (and a
 // new URL in the user data of the machines that fetch it). The URL is
-// built from the object's outputs: machines wait for the upload.
+// built from the object's outputs: machines wait for the upload. A new key
+// is a new object, so the default create-before-delete holds: the new
+// machines come up before the old ones and their binary go away.
 func (p *Platform) Publish(ctx *pulumi.Context, a platform.Artifact) (pulumi.StringOutput, error) {
 	if len(a.SHA256) < 12 {
 		return pulumi.StringOutput{}, fmt.Errorf("publish %s: want a hex SHA-256, got %q", a.Name, a.SHA256)
@@ -67,7 +69,7 @@ func (p *Platform) Publish(ctx *pulumi.Context, a platform.Artifact) (pulumi.Str
 		Name:        pulumi.String("artifacts/" + a.Name + "-" + a.SHA256[:12]),
 		Source:      pulumi.NewFileAsset(a.Path),
 		ContentType: pulumi.String("application/octet-stream"),
-	}, append(p.opts(), pulumi.Parent(p.bucket), pulumi.DeleteBeforeReplace(true))...)
+	}, append(p.opts(), pulumi.Parent(p.bucket))...)
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("publish %s: %w", a.Name, err)
 	}

@@ -157,8 +157,11 @@ func (p *Platform) dynamicObjects(ctx *pulumi.Context, machine string, dyn []pla
 		}
 		seen[name] = true
 		key := "dynamic/" + machine + "/" + base
-		// The key stays while the content changes; deleting the old object
-		// after creating its replacement would delete the new content.
+		// The key stays while the content changes (the provider replaces an
+		// object whose content changed): deleting the old object after
+		// writing its replacement would delete the new content. Machines
+		// depend on it by DependsOn only, so its replacement replaces none
+		// of them; their sync loop keeps the last good file meanwhile.
 		o, err := storage.NewBucketObject(ctx, machine+"-"+name, &storage.BucketObjectArgs{
 			Bucket:       p.bucket.Name,
 			Name:         pulumi.String(key),

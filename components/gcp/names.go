@@ -25,9 +25,10 @@ func series(machineType string) string {
 	return s
 }
 
-// shielded reports whether the series offers Shielded VM. T2A does not
-// (GCP's Arm documentation lists it among T2A's unsupported features), and
-// asking for it there fails the instance's creation.
+// shielded reports whether the series offers Shielded VM. As we read
+// GCP's Arm documentation T2A does not, and asking for it there would fail
+// the instance's creation; this could not be checked against the API here
+// (no GCP access), so try a T2A stack once before relying on it.
 func shielded(machineType string) bool { return series(machineType) != "t2a" }
 
 // Image is the boot image of an architecture when none is pinned: the
