@@ -6,7 +6,9 @@
 # Both servers get the same threads (-t / --threads) and memory (-m /
 # --capacity). Each round measures both, alternating which goes first; the
 # reported ratio (cachenode / memcached ops/s) is the median over rounds.
-# Goal: >= 0.9x.
+# Goal: >= 0.9x. It also reports each server's CPU time per operation
+# (user + system, from /proc), which the shared machine's load disturbs
+# far less than throughput.
 #
 # Environment: ROUNDS (9), DURATION per measurement (4s), CONNS (50),
 # THREADS (2), MEMORY_MB (64), KEYS (10000), VALUE (100), GET_RATIO (0.9),
@@ -60,32 +62,55 @@ go build -o "$work/mcload" ./cmd/mcload
 user_args=()
 [ "$(id -u)" -eq 0 ] && user_args=(-u nobody)
 memcached -l 127.0.0.1 -p "$MC_PORT" -U 0 -t "$THREADS" -m "$MEMORY_MB" -c 1024 "${user_args[@]}" 2>"$work/memcached.log" &
-pids+=($!)
+mc_pid=$!
+pids+=("$mc_pid")
 "$work/cachenode" --listen "127.0.0.1:$CN_PORT" --admin "" --threads "$THREADS" \
   --capacity "${MEMORY_MB}MB" --max-conns 1024 2>"$work/cachenode.log" &
-pids+=($!)
+cn_pid=$!
+pids+=("$cn_pid")
 wait_port "$MC_PORT"
 wait_port "$CN_PORT"
 
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# load PORT PID: prints "ops/s microseconds-of-server-CPU-per-op".
 load() {
-  timeout 120 "$work/mcload" -addr "127.0.0.1:$1" -conns "$CONNS" -duration "$DURATION" \
-    -keys "$KEYS" -value "$VALUE" -get-ratio "$GET_RATIO" -json |
-    sed -n 's/.*"ops_per_sec":\([0-9.]*\).*/\1/p'
+  local before after out ops rate
+  before=$(cpu_ticks "$2")
+  out=$(timeout 120 "$work/mcload" -addr "127.0.0.1:$1" -conns "$CONNS" -duration "$DURATION" \
+    -keys "$KEYS" -value "$VALUE" -get-ratio "$GET_RATIO" -json)
+  after=$(cpu_ticks "$2")
+  ops=$(sed -n 's/.*"ops":\([0-9]*\).*/\1/p' <<<"$out")
+  rate=$(sed -n 's/.*"ops_per_sec":\([0-9.]*\).*/\1/p' <<<"$out")
+  [ -n "$ops" ] && [ "$ops" -gt 0 ] || return 1
+  awk -v r="$rate" -v t=$((after - before)) -v o="$ops" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f %.2f\n", r, t * 1e6 / hz / o }'
 }
 
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
 ratios=()
+cpu_ratios=()
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) -eq 1 ]; then
-    mc=$(load "$MC_PORT"); cn=$(load "$CN_PORT")
+    mc=$(load "$MC_PORT" "$mc_pid") || die "load on memcached failed"
+    cn=$(load "$CN_PORT" "$cn_pid") || die "load on cachenode failed"
   else
-    cn=$(load "$CN_PORT"); mc=$(load "$MC_PORT")
+    cn=$(load "$CN_PORT" "$cn_pid") || die "load on cachenode failed"
+    mc=$(load "$MC_PORT" "$mc_pid") || die "load on memcached failed"
   fi
-  if [ -z "$mc" ] || [ -z "$cn" ]; then die "a load run failed (see mcload output)"; fi
-  ratio=$(awk -v a="$cn" -v b="$mc" 'BEGIN { printf "%.3f", a / b }')
+  read -r mc_rate mc_cpu <<<"$mc"
+  read -r cn_rate cn_cpu <<<"$cn"
+  ratio=$(awk -v a="$cn_rate" -v b="$mc_rate" 'BEGIN { printf "%.3f", a / b }')
+  cpu_ratio=$(awk -v a="$mc_cpu" -v b="$cn_cpu" 'BEGIN { printf "%.3f", a / b }')
   ratios+=("$ratio")
-  printf 'round %d: memcached %.0f ops/s, cachenode %.0f ops/s, ratio %s\n' "$round" "$mc" "$cn" "$ratio"
+  cpu_ratios+=("$cpu_ratio")
+  printf 'round %d: memcached %s ops/s (%s us CPU/op), cachenode %s ops/s (%s us CPU/op), ratio %s, CPU ratio %s\n' \
+    "$round" "$mc_rate" "$mc_cpu" "$cn_rate" "$cn_cpu" "$ratio" "$cpu_ratio"
 done
 
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
-printf 'median ratio cachenode/memcached: %s (goal >= 0.9; %s rounds of %s, %s conns, %s threads, %s MB, %s%% gets)\n' \
-  "$median" "$ROUNDS" "$DURATION" "$CONNS" "$THREADS" "$MEMORY_MB" "$(awk -v r="$GET_RATIO" 'BEGIN { print r * 100 }')"
+printf 'median ratio cachenode/memcached ops/s: %s (goal >= 0.9); median memcached/cachenode CPU per op: %s\n' \
+  "$(printf '%s\n' "${ratios[@]}" | median)" "$(printf '%s\n' "${cpu_ratios[@]}" | median)"
+printf '(%s rounds of %s, %s conns, %s threads, %s MB, %s%% gets, %s-byte values, %s keys)\n' \
+  "$ROUNDS" "$DURATION" "$CONNS" "$THREADS" "$MEMORY_MB" "$(awk -v r="$GET_RATIO" 'BEGIN { print r * 100 }')" "$VALUE" "$KEYS"
