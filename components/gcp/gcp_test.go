@@ -1,9 +1,6 @@
 package gcp_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -308,7 +305,7 @@ func TestUserData(t *testing.T) {
 					t.Errorf("user data holds %q:\n%s", w, ud)
 				}
 			}
-			validate(t, ud)
+			testkit.CloudConfig(t, ud)
 		})
 	}
 }
@@ -319,19 +316,5 @@ func TestSSHHostOnlyWhenOpen(t *testing.T) {
 		if ips[2] == "" || !strings.HasPrefix(ips[2], "203.0.113.") {
 			t.Errorf("%s: SSHHost %q, want its public address", name, ips[2])
 		}
-	}
-}
-
-// validate checks user data with Debian's cloud-init schema checker, as
-// internal/cloudinit's tests do.
-func validate(t *testing.T, userData string) {
-	t.Helper()
-	bin := testkit.Binary(t, "cloud-init", "cloud-init")
-	f := filepath.Join(t.TempDir(), "user-data")
-	if err := os.WriteFile(f, []byte(userData), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "schema", "--config-file", f).CombinedOutput(); err != nil {
-		t.Fatalf("cloud-init schema rejects the user data: %v\n%s\n---\n%s", err, out, userData)
 	}
 }
