@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,7 +68,11 @@ below what the highest level needs.`,
 			}
 			cfg := sweep.Config{URL: strings.TrimRight(target, "/") + "/" + strings.TrimLeft(path, "/"), Method: strings.ToUpper(method),
 				Body: []byte(body), ContentType: contentType, Levels: lv, Requests: requests, Timeout: timeout, SLA: bounds, StdClient: stdClient}
-			s, runErr := sweep.Run(cmd.Context(), cfg, os.Stderr)
+			// Ctrl-C stops the sweep between requests; the files still get
+			// the levels measured so far.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, runErr := sweep.Run(ctx, cfg, os.Stderr)
 			if err := sweep.WriteDir(outDir, s); err != nil {
 				return err
 			}
