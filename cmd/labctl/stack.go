@@ -50,24 +50,9 @@ type env struct {
 // prepare finds the repository, the Pulumi CLI and the state backend, builds
 // the provider plugin and persists -c values. Progress goes to stderr.
 func prepare(ctx context.Context, f *stackFlags) (*env, error) {
-	wd, err := os.Getwd()
+	root, file, err := locateStack(f)
 	if err != nil {
 		return nil, err
-	}
-	root, err := artifact.ModuleRoot(wd)
-	if err != nil {
-		return nil, err
-	}
-	stacksDir := f.stacksDir
-	if stacksDir == "" {
-		stacksDir = filepath.Join(root, "stacks")
-	}
-	file, err := stackfile.Path(stacksDir, f.stack)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(file); err != nil {
-		return nil, fmt.Errorf("stack %s: no config file %s (the stacks are the Pulumi.<stack>.yaml files in %s)", f.stack, file, stacksDir)
 	}
 	if err := setConfig(file, f.config); err != nil {
 		return nil, err
@@ -113,6 +98,28 @@ func prepare(ctx context.Context, f *stackFlags) (*env, error) {
 		os.Setenv(k, v)
 	}
 	return &env{root: root, stackFile: file, pulumiBin: bin, pluginDir: pluginDir, vars: vars}, nil
+}
+
+// locateStack finds the repository and the stack's config file.
+func locateStack(f *stackFlags) (root, file string, err error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", "", err
+	}
+	if root, err = artifact.ModuleRoot(wd); err != nil {
+		return "", "", err
+	}
+	stacksDir := f.stacksDir
+	if stacksDir == "" {
+		stacksDir = filepath.Join(root, "stacks")
+	}
+	if file, err = stackfile.Path(stacksDir, f.stack); err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(file); err != nil {
+		return "", "", fmt.Errorf("stack %s: no config file %s (the stacks are the Pulumi.<stack>.yaml files in %s)", f.stack, file, stacksDir)
+	}
+	return root, file, nil
 }
 
 // openStack selects (or creates) the stack with the program inline.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cloudlabs/cloudlabs/components/aws"
+	"github.com/cloudlabs/cloudlabs/components/gcp"
 	"github.com/cloudlabs/cloudlabs/components/local"
 	"github.com/cloudlabs/cloudlabs/components/platform"
 	"github.com/cloudlabs/cloudlabs/internal/stackconfig"
@@ -14,11 +16,41 @@ import (
 
 // newPlatform makes the platform the stack names.
 func newPlatform(ctx *pulumi.Context, cfg stackconfig.Config) (platform.Platform, error) {
+	bySize := map[string]string{}
+	if cfg.RiakSize != "" {
+		bySize["medium"] = cfg.RiakSize
+	}
 	switch cfg.Platform {
 	case "local":
 		return local.New(ctx, local.Settings{StateDir: LocalStateDir()})
+	case "aws":
+		return aws.New(ctx, aws.Settings{
+			InstanceType: cfg.InstanceType, InstanceTypeBySize: bySize, Image: cfg.Image,
+			SSHAllowCIDR: cfg.SSHAllowCIDR, SSHPublicKey: cfg.SSHPublicKey,
+		})
+	case "gcp":
+		region, zone := GCPLocation(ctx)
+		return gcp.New(ctx, gcp.Settings{
+			Project: ctx.Project(), Stack: ctx.Stack(), Region: region, Zone: zone,
+			InstanceType: cfg.InstanceType, InstanceTypeBySize: bySize, Image: cfg.Image,
+			SSHAllowCIDR: cfg.SSHAllowCIDR, SSHPublicKey: cfg.SSHPublicKey,
+		})
 	}
-	return nil, fmt.Errorf("cloudlabs:platform: %q is not available", cfg.Platform)
+	return nil, fmt.Errorf("cloudlabs:platform: %q is not one of %v", cfg.Platform, stackconfig.AllPlatforms)
+}
+
+// GCPLocation is the provider's gcp:region and gcp:zone, defaulting to
+// us-central1 and its zone a.
+func GCPLocation(ctx *pulumi.Context) (region, zone string) {
+	region, ok := ctx.GetConfig("gcp:region")
+	if !ok || region == "" {
+		region = "us-central1"
+	}
+	zone, ok = ctx.GetConfig("gcp:zone")
+	if !ok || zone == "" {
+		zone = region + "-a"
+	}
+	return region, zone
 }
 
 // LocalStateDir is where the local twin keeps its hosts:

@@ -5,6 +5,7 @@
 package program
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,8 +20,19 @@ import (
 	"github.com/cloudlabs/cloudlabs/internal/stackconfig"
 )
 
-// Run declares the stack.
-func Run(ctx *pulumi.Context) error {
+// Run declares the stack, building the apps from this repository.
+func Run(ctx *pulumi.Context) error { return RunWith(artifact.Build)(ctx) }
+
+// Builder compiles the apps for linux/goarch into outDir (artifact.Build;
+// tests pass their own to vary the binaries).
+type Builder func(ctx context.Context, root, outDir, goarch string, apps []string) (map[string]artifact.Built, error)
+
+// RunWith is the program with the apps built by build.
+func RunWith(build Builder) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error { return run(ctx, build) }
+}
+
+func run(ctx *pulumi.Context, build Builder) error {
 	cfg, err := stackconfig.Parse(ctx.GetConfig)
 	if err != nil {
 		return err
@@ -29,7 +41,7 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	bins, err := publishApps(ctx, p, cfg)
+	bins, err := publishApps(ctx, p, cfg, build)
 	if err != nil {
 		return err
 	}
@@ -113,7 +125,7 @@ func appsFor(cfg stackconfig.Config) []string {
 
 // publishApps cross-compiles the apps for the platform's machines and
 // publishes them where the machines fetch them.
-func publishApps(ctx *pulumi.Context, p platform.Platform, cfg stackconfig.Config) (components.Binaries, error) {
+func publishApps(ctx *pulumi.Context, p platform.Platform, cfg stackconfig.Config, build Builder) (components.Binaries, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return nil, err
@@ -123,7 +135,7 @@ func publishApps(ctx *pulumi.Context, p platform.Platform, cfg stackconfig.Confi
 		return nil, err
 	}
 	out := filepath.Join(root, ".labctl", "build", "linux-"+p.Arch())
-	built, err := artifact.Build(ctx.Context(), root, out, p.Arch(), appsFor(cfg))
+	built, err := build(ctx.Context(), root, out, p.Arch(), appsFor(cfg))
 	if err != nil {
 		return nil, err
 	}
