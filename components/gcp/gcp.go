@@ -3,9 +3,12 @@ package gcp
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/organizations"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,28 +16,42 @@ import (
 	"github.com/cloudlabs/cloudlabs/components/platform"
 )
 
-// Defaults of the machine types, per abstract size.
-const (
-	DefaultInstanceType = "e2-micro"  // "small": 2 shared vCPUs, 1 GB
-	DefaultMediumType   = "e2-medium" // "medium" (Riak): 2 shared vCPUs, 4 GB
-)
+// Sizes are the abstract sizes components ask for.
+var Sizes = []string{"small", "medium"}
+
+// defaultTypes are the sizes' machine types per architecture: the cheapest
+// shared-core E2 types on amd64 ("medium" has the 4 GB Riak wants); on
+// arm64 the smallest T2A/C4A type (1 vCPU, 4 GB) serves both.
+var defaultTypes = map[string]map[string]string{
+	"amd64": {"small": "e2-micro", "medium": "e2-medium"},
+	"arm64": {"small": "t2a-standard-1", "medium": "t2a-standard-1"},
+}
+
+// machineTypePattern is the shape of a GCE machine type ("e2-micro",
+// "n2-custom-2-4096").
+var machineTypePattern = regexp.MustCompile(`^[a-z][a-z0-9]*-[a-z0-9-]+$`)
 
 // Settings configure the platform. The lead's program fills them from the
 // validated stack config; the GCP project itself comes from the provider
 // (gcp:project).
 type Settings struct {
-	// Project and Stack name the Pulumi project and stack: they label every
-	// resource that takes labels.
+	// Project and Stack label every resource that takes labels and name
+	// the service account; "" means the program's own (ctx.Project(),
+	// ctx.Stack()).
 	Project string
 	Stack   string
 	// Region holds the subnet, the bucket and static addresses
-	// ("us-central1"); Zone the instances ("us-central1-a").
+	// ("us-central1"); Zone the instances ("us-central1-a"). "" means the
+	// default provider's gcp:region / gcp:zone (pass both when New gets an
+	// explicit provider).
 	Region string
 	Zone   string
-	// InstanceType is the machine type of size "small" ("" = e2-micro).
+	// InstanceType is the machine type of size "small" and picks the
+	// architecture of the other sizes' defaults; "" means e2-micro.
 	InstanceType string
-	// InstanceTypeBySize overrides the type of a size; "medium" is
-	// e2-medium unless set here.
+	// InstanceTypeBySize overrides sizes ("medium": "e2-standard-2"); "medium"
+	// is e2-medium on amd64, and the small type's series-standard-1 on arm64.
+	// Every type must share one architecture: the apps are built once.
 	InstanceTypeBySize map[string]string
 	// Image is the boot image ("" = the ubuntu-2404-lts image family for the
 	// machines' architecture, resolved when an instance is created).
@@ -70,6 +87,24 @@ var _ platform.Platform = (*Platform)(nil)
 // artifact bucket and service account. opts (a parent, a provider) apply
 // to those resources; machines and rules take the options of their caller.
 func New(ctx *pulumi.Context, s Settings, opts ...pulumi.ResourceOption) (*Platform, error) {
+	if s.Project == "" {
+		s.Project = ctx.Project()
+	}
+	if s.Stack == "" {
+		s.Stack = ctx.Stack()
+	}
+	if s.Region == "" || s.Zone == "" {
+		c, err := organizations.GetClientConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("gcp platform: provider region and zone: %w", err)
+		}
+		if s.Region == "" {
+			s.Region = c.Region
+		}
+		if s.Zone == "" {
+			s.Zone = c.Zone
+		}
+	}
 	p, err := newPlatform(s)
 	if err != nil {
 		return nil, err
@@ -87,9 +122,12 @@ func New(ctx *pulumi.Context, s Settings, opts ...pulumi.ResourceOption) (*Platf
 // newPlatform checks the settings and resolves the machine types; it
 // creates nothing.
 func newPlatform(s Settings) (*Platform, error) {
-	for _, f := range []struct{ key, v string }{{"Project", s.Project}, {"Stack", s.Stack}, {"Region", s.Region}, {"Zone", s.Zone}} {
+	for _, f := range []struct{ key, v, hint string }{
+		{"Project", s.Project, ""}, {"Stack", s.Stack, ""},
+		{"Region", s.Region, " (set gcp:region)"}, {"Zone", s.Zone, " (set gcp:zone)"},
+	} {
 		if f.v == "" {
-			return nil, fmt.Errorf("gcp platform: %s is empty", f.key)
+			return nil, fmt.Errorf("gcp platform: %s is empty%s", f.key, f.hint)
 		}
 	}
 	if !strings.HasPrefix(s.Zone, s.Region+"-") {
@@ -106,24 +144,50 @@ func newPlatform(s Settings) (*Platform, error) {
 	if s.DiskKMSKey != "" && !strings.HasPrefix(s.DiskKMSKey, "projects/") {
 		return nil, fmt.Errorf("gcp platform: DiskKMSKey %q; allowed: projects/P/locations/L/keyRings/R/cryptoKeys/K", s.DiskKMSKey)
 	}
-	types := map[string]string{"small": DefaultInstanceType, "medium": DefaultMediumType}
-	if s.InstanceType != "" {
-		types["small"] = s.InstanceType
+	types, arch, err := resolveTypes(s.InstanceType, s.InstanceTypeBySize)
+	if err != nil {
+		return nil, err
 	}
-	for size, t := range s.InstanceTypeBySize {
-		if t == "" {
-			return nil, fmt.Errorf("gcp platform: InstanceTypeBySize[%q] is empty", size)
+	return &Platform{s: s, types: types, arch: arch}, nil
+}
+
+// resolveTypes returns the machine type of every size and their common
+// architecture.
+func resolveTypes(small string, bySize map[string]string) (map[string]string, string, error) {
+	if small == "" {
+		small = defaultTypes["amd64"]["small"]
+	}
+	if !machineTypePattern.MatchString(small) {
+		return nil, "", fmt.Errorf("gcp platform: machine type %q; allowed: a type such as e2-micro", small)
+	}
+	arch := Arch(small)
+	types := map[string]string{"small": small, "medium": defaultTypes[arch]["medium"]}
+	if arch == "arm64" {
+		types["medium"] = series(small) + "-standard-1"
+	}
+	for size, t := range bySize {
+		if !slices.Contains(Sizes, size) {
+			return nil, "", fmt.Errorf("gcp platform: size %q; allowed: %s", size, strings.Join(Sizes, ", "))
+		}
+		if !machineTypePattern.MatchString(t) {
+			return nil, "", fmt.Errorf("gcp platform: machine type %q for size %s; allowed: a type such as e2-medium", t, size)
 		}
 		types[size] = t
 	}
-	return &Platform{s: s, types: types, arch: Arch(types["small"])}, nil
+	for _, size := range Sizes {
+		if a := Arch(types[size]); a != arch {
+			return nil, "", fmt.Errorf("gcp platform: size %s is %s (%s) but size small is %s (%s): every size must share one architecture",
+				size, types[size], a, small, arch)
+		}
+	}
+	return types, arch, nil
 }
 
 // Name is "gcp".
 func (*Platform) Name() string { return "gcp" }
 
-// Arch is the architecture of the "small" machine type: the apps run on
-// those machines. Machine refuses a size whose type differs.
+// Arch is the architecture of every size's machine type (New refuses a
+// mix): the apps are cross-compiled for it.
 func (p *Platform) Arch() string { return p.arch }
 
 // Layout is the same for every cloud machine: files at their absolute

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
@@ -29,11 +30,7 @@ const (
 func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.MachineArgs, opts ...pulumi.ResourceOption) (*platform.Machine, error) {
 	mtype, ok := p.types[args.Size]
 	if !ok {
-		return nil, fmt.Errorf("machine %s: size %q; allowed: %v", name, args.Size, sizes(p.types))
-	}
-	if a := Arch(mtype); a != p.arch {
-		return nil, fmt.Errorf("machine %s: machine type %s (size %s) is %s but the apps are built for %s (the small type %s); choose types of one architecture",
-			name, mtype, args.Size, a, p.arch, p.types["small"])
+		return nil, fmt.Errorf("machine %s: size %q; allowed: %s", name, args.Size, strings.Join(Sizes, ", "))
 	}
 	tag, err := groupTag(args.Group)
 	if err != nil {
@@ -215,14 +212,4 @@ func diskGB(stateful bool) int {
 		return StatefulDiskGB
 	}
 	return DiskGB
-}
-
-// sizes lists the known sizes, for error messages.
-func sizes(types map[string]string) []string {
-	var out []string
-	for s := range types {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -66,9 +66,28 @@ func TestMachineSettings(t *testing.T) {
 	}
 }
 
+func TestProviderDefaults(t *testing.T) {
+	s := settings()
+	s.Project, s.Stack, s.Region, s.Zone = "", "", "", ""
+	m, err := one(s, platform.MachineArgs{Group: "g", Size: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := named(t, m, tInstance, "m")
+	sub := named(t, m, tSubnet, "cloudlabs-subnet")
+	for _, c := range []struct{ what, got, want string }{
+		{"zone from gcp:zone", str(in, "zone"), "us-central1-a"},
+		{"region from gcp:region", str(sub, "region"), "us-central1"},
+		{"project label from the program", str(in, "labels", "cloudlabs-project"), "cloudlabs"},
+		{"stack label from the program", str(in, "labels", "cloudlabs-stack"), "gcp-test"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.what, c.got, c.want)
+		}
+	}
+}
+
 func TestMachineRejected(t *testing.T) {
-	arm := settings()
-	arm.InstanceType = "t2a-standard-1" // medium stays e2-medium: amd64
 	dup := []platform.DynamicFile{
 		{Path: "/a/up.conf", Content: pulumi.String("x").ToStringOutput()},
 		{Path: "/b/up.conf", Content: pulumi.String("y").ToStringOutput()},
@@ -79,8 +98,7 @@ func TestMachineRejected(t *testing.T) {
 		args platform.MachineArgs
 		want string
 	}{
-		{"unknown size", settings(), platform.MachineArgs{Group: "g", Size: "huge"}, `size "huge"; allowed: [medium small]`},
-		{"mixed architectures", arm, platform.MachineArgs{Group: "g", Size: "medium"}, "is amd64 but the apps are built for arm64"},
+		{"unknown size", settings(), platform.MachineArgs{Group: "g", Size: "huge"}, `size "huge"; allowed: small, medium`},
 		{"bad group", settings(), platform.MachineArgs{Group: "Web_Servers", Size: "small"}, "not a valid GCP network tag"},
 		{"two dynamic files of one name", settings(), platform.MachineArgs{Group: "g", Size: "small", Dynamic: dup}, "two dynamic files named up"},
 	} {

@@ -99,7 +99,14 @@ func TestSettingsRejected(t *testing.T) {
 		{"ssh key without cidr", func(s *Settings) { s.SSHPublicKey = "ssh-ed25519 AAAA" }, "set both or neither"},
 		{"bad ssh cidr", func(s *Settings) { s.SSHAllowCIDR, s.SSHPublicKey = "10.0.0.0/33", "k" }, "SSHAllowCIDR"},
 		{"bad kms key", func(s *Settings) { s.DiskKMSKey = "my-key" }, "DiskKMSKey"},
-		{"empty size override", func(s *Settings) { s.InstanceTypeBySize = map[string]string{"medium": ""} }, `InstanceTypeBySize["medium"]`},
+		{"empty size override", func(s *Settings) { s.InstanceTypeBySize = map[string]string{"medium": ""} }, `machine type "" for size medium`},
+		{"unknown size override", func(s *Settings) { s.InstanceTypeBySize = map[string]string{"large": "e2-standard-4"} }, `size "large"; allowed: small, medium`},
+		{"not a machine type", func(s *Settings) { s.InstanceType = "t3.micro" }, `machine type "t3.micro"`},
+		{"mixed architectures", func(s *Settings) {
+			s.InstanceType = "t2a-standard-1"
+			s.InstanceTypeBySize = map[string]string{"medium": "e2-medium"}
+		},
+			"size medium is e2-medium (amd64) but size small is t2a-standard-1 (arm64)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := ok
@@ -114,8 +121,10 @@ func TestSettingsRejected(t *testing.T) {
 
 func TestInstanceTypes(t *testing.T) {
 	base := Settings{Project: "p", Stack: "s", Region: "r", Zone: "r-a"}
-	arm := base
-	arm.InstanceType, arm.InstanceTypeBySize = "t2a-standard-1", map[string]string{"medium": "t2a-standard-2"}
+	override, arm, axion := base, base, base
+	override.InstanceTypeBySize = map[string]string{"medium": "e2-standard-2"}
+	arm.InstanceType = "t2a-standard-2"
+	axion.InstanceType = "c4a-standard-2"
 	for _, tc := range []struct {
 		name          string
 		s             Settings
@@ -123,7 +132,9 @@ func TestInstanceTypes(t *testing.T) {
 		arch          string
 	}{
 		{"defaults", base, "e2-micro", "e2-medium", "amd64"},
-		{"arm", arm, "t2a-standard-1", "t2a-standard-2", "arm64"},
+		{"medium override", override, "e2-micro", "e2-standard-2", "amd64"},
+		{"t2a medium follows small's series", arm, "t2a-standard-2", "t2a-standard-1", "arm64"},
+		{"c4a medium follows small's series", axion, "c4a-standard-2", "c4a-standard-1", "arm64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := newPlatform(tc.s)
