@@ -3,7 +3,6 @@ package cloudinit
 import (
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,7 +64,7 @@ func TestRenderGolden(t *testing.T) {
 			if got != string(want) {
 				t.Errorf("user data differs from %s (go test -update rewrites it):\n%s", golden, got)
 			}
-			Validate(t, got)
+			testkit.CloudConfig(t, got)
 		})
 	}
 }
@@ -103,19 +102,5 @@ func TestUnitQuotesWords(t *testing.T) {
 	}
 	if strings.Contains(u, "CAP_NET_BIND_SERVICE") {
 		t.Errorf("root service got a capability it does not need:\n%s", u)
-	}
-}
-
-// Validate checks user data with Debian's cloud-init schema checker.
-func Validate(t *testing.T, userData string) {
-	t.Helper()
-	bin := testkit.Binary(t, "cloud-init", "cloud-init")
-	f := filepath.Join(t.TempDir(), "user-data")
-	if err := os.WriteFile(f, []byte(userData), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "schema", "--config-file", f).CombinedOutput()
-	if err != nil {
-		t.Fatalf("cloud-init schema rejects the user data: %v\n%s\n---\n%s", err, out, userData)
 	}
 }

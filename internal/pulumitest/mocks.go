@@ -5,6 +5,7 @@ package pulumitest
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -41,7 +42,6 @@ func (r Resource) Str(key string) string {
 type Mocks struct {
 	mu        sync.Mutex
 	resources []Resource
-	next      int
 	// Calls answers invokes by token ("aws:ec2/getAmi:getAmi"); unlisted
 	// tokens get DefaultCalls' answer or echo their arguments.
 	Calls map[string]resource.PropertyMap
@@ -63,11 +63,15 @@ var DefaultCalls = map[string]resource.PropertyMap{
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.next++
 	m.resources = append(m.resources, Resource{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Copy()})
 	state := args.Inputs.Copy()
-	ip := fmt.Sprintf("10.42.1.%d", m.next%250+2)
-	pub := fmt.Sprintf("203.0.113.%d", m.next%250+2)
+	// Addresses follow from the name, not the order of registration
+	// (which varies run to run), so two runs of a program compare equal.
+	h := fnv.New32a()
+	h.Write([]byte(args.Name))
+	n := h.Sum32()%250 + 2
+	ip := fmt.Sprintf("10.42.1.%d", n)
+	pub := fmt.Sprintf("203.0.113.%d", n)
 	switch args.TypeToken {
 	case "aws:ec2/instance:Instance":
 		state["privateIp"] = resource.NewStringProperty(ip)
