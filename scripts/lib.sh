@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell helpers for scripts/: sourced, not run.
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -28,5 +29,7 @@ need_go() {
 }
 
 # Packages the apps and the local twin run, and the ones the tests add.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 RUNTIME_PACKAGES=(memcached nginx curl ca-certificates)
+# shellcheck disable=SC2034
 TEST_PACKAGES=(cloud-init openssh-client openssh-server wrk apache2-utils python3-flask shellcheck)

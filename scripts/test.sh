@@ -3,6 +3,7 @@
 # the Pulumi CLI, actionlint), then formatting, vet, shellcheck and go test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
 need_go
@@ -11,7 +12,7 @@ PATH="$(scripts/install-pulumi.sh | tail -n 1):$PATH"
 export PATH
 
 log "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l .)
 [ -z "$unformatted" ] || die "gofmt needed on: $unformatted"
 
 log "go vet"
