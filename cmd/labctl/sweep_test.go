@@ -22,7 +22,7 @@ func TestSweepCommand(t *testing.T) {
 		case i%10 == 0:
 			http.Error(w, "boom", http.StatusInternalServerError)
 		case i%13 == 0:
-			time.Sleep(time.Second)
+			time.Sleep(2 * time.Second)
 		default:
 			fmt.Fprint(w, `{"fibonacci_number": 20, "value": 6765}`)
 		}
@@ -30,7 +30,7 @@ func TestSweepCommand(t *testing.T) {
 	defer flaky.Close()
 	dir := t.TempDir()
 	out, err := measureRun(t, "sweep", "--target", flaky.URL, "--path", "/fibonacci", "--method", "POST", "--body", `{"fibonacci_number": 20}`,
-		"--concurrency", "1,4,8", "--requests", "60", "--timeout", "200ms", "--out", dir)
+		"--concurrency", "1,4,8", "--requests", "60", "--timeout", "500ms", "--out", dir)
 	if err != nil {
 		t.Fatalf("sweep: %v\n%s", err, out)
 	}

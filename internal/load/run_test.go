@@ -37,7 +37,7 @@ func TestRunCountsEveryFailureKind(t *testing.T) {
 		case i%5 == 0:
 			http.Error(w, "boom", http.StatusInternalServerError)
 		case i%7 == 0:
-			time.Sleep(1500 * time.Millisecond) // past the client's timeout
+			time.Sleep(2500 * time.Millisecond) // well past the client's timeout
 		default:
 			fmt.Fprint(w, "ok")
 		}
@@ -45,7 +45,7 @@ func TestRunCountsEveryFailureKind(t *testing.T) {
 	defer srv.Close()
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := Run(context.Background(), Options{Concurrency: 8, Requests: 200, Timeout: 300 * time.Millisecond, StdClient: c.std},
+			res, err := Run(context.Background(), Options{Concurrency: 8, Requests: 200, Timeout: time.Second, StdClient: c.std},
 				fixed(mustRequest(t, "GET", srv.URL+"/x", nil, nil)))
 			if err != nil {
 				t.Fatal(err)
