@@ -30,6 +30,6 @@ need_go() {
 
 # Packages the apps and the local twin run, and the ones the tests add.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-RUNTIME_PACKAGES=(memcached nginx curl ca-certificates)
+RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
 # shellcheck disable=SC2034
 TEST_PACKAGES=(cloud-init openssh-client openssh-server wrk apache2-utils python3-flask shellcheck)

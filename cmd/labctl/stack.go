@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudlabs/cloudlabs/internal/artifact"
 	"github.com/cloudlabs/cloudlabs/internal/program"
+	"github.com/cloudlabs/cloudlabs/internal/stackconfig"
 	"github.com/cloudlabs/cloudlabs/internal/stackfile"
 )
 
@@ -44,6 +45,7 @@ type env struct {
 	stackFile string
 	pulumiBin string
 	pluginDir string
+	cfg       stackconfig.Config
 	vars      map[string]string
 }
 
@@ -56,6 +58,15 @@ func prepare(ctx context.Context, f *stackFlags) (*env, error) {
 	}
 	if err := setConfig(file, f.config); err != nil {
 		return nil, err
+	}
+	values, err := stackfile.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	// Bad values fail here, before any plugin is built or state touched.
+	cfg, err := stackconfig.Parse(func(k string) (string, bool) { v, ok := values[k]; return v.Value, ok && v.Secure == "" })
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	bin, err := findPulumi()
 	if err != nil {
@@ -97,7 +108,7 @@ func prepare(ctx context.Context, f *stackFlags) (*env, error) {
 	for k, v := range vars {
 		os.Setenv(k, v)
 	}
-	return &env{root: root, stackFile: file, pulumiBin: bin, pluginDir: pluginDir, vars: vars}, nil
+	return &env{root: root, stackFile: file, pulumiBin: bin, pluginDir: pluginDir, cfg: cfg, vars: vars}, nil
 }
 
 // locateStack finds the repository and the stack's config file.

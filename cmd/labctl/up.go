@@ -16,6 +16,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/spf13/cobra"
+
+	"github.com/cloudlabs/cloudlabs/internal/netem"
 )
 
 func init() {
@@ -26,7 +28,10 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return printOutputs(ctx, s, out, false)
+				if err := printOutputs(ctx, s, out, false); err != nil {
+					return err
+				}
+				return applyTwinLink(ctx, e)
 			}),
 		stackCommand("preview", "Show what up would change, without changing anything",
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
@@ -36,6 +41,9 @@ func init() {
 		stackCommand("destroy", "Stop and delete every machine of the stack; the stack stays, empty",
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr))
+				if err == nil && e.cfg.Platform == "local" {
+					err = netem.ClearTwin(ctx)
+				}
 				if err == nil {
 					fmt.Fprintln(out, "destroyed: nothing of the stack is left running")
 				}
@@ -54,6 +62,22 @@ func init() {
 		})
 	outputs.Flags().BoolVar(&asJSON, "json", false, "print the outputs as one JSON object")
 	root.AddCommand(outputs)
+}
+
+// applyTwinLink gives the local twin the link the stack asks for
+// (network:delayMs, network:lossPct); cloud machines set theirs at boot.
+func applyTwinLink(ctx context.Context, e *env) error {
+	if e.cfg.Platform != "local" {
+		return nil
+	}
+	link := netem.Link{DelayMs: e.cfg.NetworkDelayMs, LossPct: e.cfg.NetworkLossPct}
+	if err := netem.ApplyTwin(ctx, link); err != nil {
+		return fmt.Errorf("the twin is up, but its link is not slowed: %w", err)
+	}
+	if !link.Off() {
+		logf("the twin's addresses (%s) now see %s", netem.TwinRange, link)
+	}
+	return nil
 }
 
 // stackCommand makes a command that runs fn on the selected stack.

@@ -17,6 +17,7 @@ import (
 	"github.com/cloudlabs/cloudlabs/components"
 	"github.com/cloudlabs/cloudlabs/components/platform"
 	"github.com/cloudlabs/cloudlabs/internal/artifact"
+	"github.com/cloudlabs/cloudlabs/internal/netem"
 	"github.com/cloudlabs/cloudlabs/internal/stackconfig"
 )
 
@@ -40,6 +41,13 @@ func run(ctx *pulumi.Context, build Builder) error {
 	p, err := newPlatform(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if link := (netem.Link{DelayMs: cfg.NetworkDelayMs, LossPct: cfg.NetworkLossPct}); !link.Off() && p.Name() != "local" {
+		step, err := netem.BootStep(link)
+		if err != nil {
+			return err
+		}
+		p = slowLink{Platform: p, step: step}
 	}
 	bins, err := publishApps(ctx, p, cfg, build)
 	if err != nil {

@@ -378,3 +378,31 @@ func TestLocalTwinUsesEmbeddedStore(t *testing.T) {
 		t.Errorf("the twin's phone book does not use its embedded store: %s", role)
 	}
 }
+
+// TestSlowLink: network:delayMs and lossPct reach every cloud machine as a
+// boot step, and nothing of it when unset.
+func TestSlowLink(t *testing.T) {
+	for _, cloud := range []string{"aws", "gcp"} {
+		slow := stack(t, cloud, map[string]string{"network:delayMs": "80", "network:lossPct": "1.5"}, "v1")
+		plain := stack(t, cloud, nil, "v1")
+		for name, ud := range mustBootFiles(t, slow) {
+			if !strings.Contains(ud, "netem delay 80ms loss 1.5%") {
+				t.Errorf("%s/%s does not slow its link", cloud, name)
+			}
+		}
+		for name, ud := range mustBootFiles(t, plain) {
+			if strings.Contains(ud, "netem") {
+				t.Errorf("%s/%s slows its link though nothing asked", cloud, name)
+			}
+		}
+	}
+}
+
+func mustBootFiles(t *testing.T, m *pulumitest.Mocks) map[string]string {
+	t.Helper()
+	files, err := BootFiles(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
