@@ -42,10 +42,29 @@ func BenchmarkFibonacci(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// anchor is internal/anchor's handler: the floor any handler pays here.
+	anchor := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"fibonacci_number": 20, "value": 6765}`))
+	})
+	b.Run("anchor", func(b *testing.B) { benchHandler(b, anchor, `{"fibonacci_number": 20}`) })
 	b.Run("n=20", func(b *testing.B) { benchHandler(b, bare, `{"fibonacci_number": 20}`) })
 	b.Run("n=20/metrics", func(b *testing.B) { benchHandler(b, instrumented, `{"fibonacci_number": 20}`) })
 	b.Run("n=10000", func(b *testing.B) { benchHandler(b, bare, `{"fibonacci_number": 10000}`) })
 	b.Run("slow-path", func(b *testing.B) { benchHandler(b, bare, `{ "fibonacci_number" : 2.0e1 }`) })
+}
+
+// BenchmarkColdMax is the worst single request: fib(DefaultMaxN) from an
+// empty memo, computed and rendered.
+func BenchmarkColdMax(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := New(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = s.reply(DefaultMaxN)
+	}
 }
 
 func BenchmarkParse(b *testing.B) {
