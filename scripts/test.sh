@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: installs what the tests need (Debian packages,
-# the Pulumi CLI, actionlint), then formatting, vet, shellcheck and go test.
+# the Pulumi CLI, actionlint), then formatting, vet, shellcheck and go test:
+# unit tests, mock tests of every environment on both clouds, and the local
+# twin end to end with the real Pulumi CLI, nginx and memcached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -9,6 +11,7 @@ cd "$(dirname "$0")/.."
 need_go
 need_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 PATH="$(scripts/install-pulumi.sh | tail -n 1):$PATH"
+PATH="$(scripts/install-actionlint.sh | tail -n 1):$PATH"
 export PATH
 
 log "gofmt"
