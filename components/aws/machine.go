@@ -34,7 +34,7 @@ const UbuntuOwner = "099720109477"
 func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.MachineArgs, opts ...pulumi.ResourceOption) (*platform.Machine, error) {
 	itype := p.InstanceType(args.Size)
 	if itype == "" {
-		return nil, fmt.Errorf("machine %s: size %q: allowed sizes are %s", name, args.Size, strings.Join(Sizes, ", "))
+		return nil, fmt.Errorf("machine %s: size %q; allowed: %s", name, args.Size, strings.Join(platform.Sizes, ", "))
 	}
 	objs, err := dynamicObjects(name, args.Dynamic)
 	if err != nil {

@@ -358,7 +358,7 @@ func TestSettingsRejected(t *testing.T) {
 		want string
 	}{
 		{"bad type", Settings{InstanceType: "micro"}, `instance type "micro"`},
-		{"unknown size", Settings{InstanceTypeBySize: map[string]string{"huge": "t3.2xlarge"}}, `size "huge": allowed sizes are small, medium`},
+		{"unknown size", Settings{InstanceTypeBySize: map[string]string{"huge": "t3.2xlarge"}}, `size "huge"; allowed: small, medium`},
 		{"mixed arch", Settings{InstanceTypeBySize: map[string]string{"medium": "m7g.large"}}, "every size must share one architecture"},
 		{"bad image", Settings{Image: "ubuntu"}, `image "ubuntu"`},
 		{"half ssh", Settings{SSHAllowCIDR: "192.0.2.0/24"}, "both an allowed CIDR and a public key"},

@@ -65,7 +65,7 @@ func runLab(t *testing.T, s Settings) (*pulumitest.Mocks, *lab) {
 			return err
 		}
 		l.arch = p.Arch()
-		for _, size := range Sizes {
+		for _, size := range platform.Sizes {
 			l.types[size] = p.InstanceType(size)
 		}
 		url, err := p.Publish(ctx, platform.Artifact{Name: "app", Path: bin, SHA256: artifactSHA})

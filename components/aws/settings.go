@@ -2,11 +2,13 @@ package aws
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
+
+	"github.com/cloudlabs/cloudlabs/components/platform"
 )
 
 // Settings configures the AWS platform. The program fills it from the
@@ -33,9 +35,6 @@ type Settings struct {
 	SSHAllowCIDR, SSHPublicKey string
 }
 
-// Sizes are the abstract sizes components ask for, in order.
-var Sizes = []string{"small", "medium"}
-
 // defaultTypes are the sizes' instance types per architecture: the burstable
 // general-purpose families, the cheapest with enough memory (Riak wants the
 // 4 GiB of "medium").
@@ -46,39 +45,20 @@ var defaultTypes = map[string]map[string]string{
 
 var instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 
+// sizes is how EC2 names the abstract sizes.
+var sizes = platform.SizeCatalog{
+	Cloud: "aws", Noun: "instance type", Example: "t3.micro", Valid: instanceTypeRE, Arch: archOf,
+	Defaults: func(_, arch string) map[string]string { return maps.Clone(defaultTypes[arch]) },
+}
+
 var amiRE = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
 
 // resolve validates s and returns the instance type of every size and
 // their common architecture. Nothing is created before it succeeds.
 func (s Settings) resolve() (types map[string]string, arch string, err error) {
-	small := s.InstanceType
-	if small == "" {
-		small = defaultTypes["amd64"]["small"]
-	}
-	if !instanceTypeRE.MatchString(small) {
-		return nil, "", fmt.Errorf("aws platform: instance type %q: want a type such as t3.micro", small)
-	}
-	arch = archOf(small)
-	types = map[string]string{}
-	for size, t := range defaultTypes[arch] {
-		types[size] = t
-	}
-	types["small"] = small
-	for _, size := range sortedKeys(s.InstanceTypeBySize) {
-		t := s.InstanceTypeBySize[size]
-		if !slices.Contains(Sizes, size) {
-			return nil, "", fmt.Errorf("aws platform: size %q: allowed sizes are %s", size, strings.Join(Sizes, ", "))
-		}
-		if !instanceTypeRE.MatchString(t) {
-			return nil, "", fmt.Errorf("aws platform: instance type %q for size %s: want a type such as t3.medium", t, size)
-		}
-		types[size] = t
-	}
-	for _, size := range Sizes {
-		if a := archOf(types[size]); a != arch {
-			return nil, "", fmt.Errorf("aws platform: size %s is %s (%s) but size small is %s (%s): every size must share one architecture",
-				size, types[size], a, small, arch)
-		}
+	types, arch, err = sizes.Resolve(s.InstanceType, s.InstanceTypeBySize)
+	if err != nil {
+		return nil, "", err
 	}
 	if s.Image != "" && !amiRE.MatchString(s.Image) {
 		return nil, "", fmt.Errorf("aws platform: image %q: want an AMI id such as ami-0123456789abcdef0, or empty for Ubuntu 24.04 LTS", s.Image)

@@ -2,9 +2,9 @@ package gcp
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
@@ -15,9 +15,6 @@ import (
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
 )
-
-// Sizes are the abstract sizes components ask for.
-var Sizes = []string{"small", "medium"}
 
 // defaultTypes are the sizes' machine types per architecture: the cheapest
 // shared-core E2 types on amd64 ("medium" has the 4 GB Riak wants); on
@@ -144,43 +141,24 @@ func newPlatform(s Settings) (*Platform, error) {
 	if s.DiskKMSKey != "" && !strings.HasPrefix(s.DiskKMSKey, "projects/") {
 		return nil, fmt.Errorf("gcp platform: DiskKMSKey %q; allowed: projects/P/locations/L/keyRings/R/cryptoKeys/K", s.DiskKMSKey)
 	}
-	types, arch, err := resolveTypes(s.InstanceType, s.InstanceTypeBySize)
+	types, arch, err := sizes.Resolve(s.InstanceType, s.InstanceTypeBySize)
 	if err != nil {
 		return nil, err
 	}
 	return &Platform{s: s, types: types, arch: arch}, nil
 }
 
-// resolveTypes returns the machine type of every size and their common
-// architecture.
-func resolveTypes(small string, bySize map[string]string) (map[string]string, string, error) {
-	if small == "" {
-		small = defaultTypes["amd64"]["small"]
-	}
-	if !machineTypePattern.MatchString(small) {
-		return nil, "", fmt.Errorf("gcp platform: machine type %q; allowed: a type such as e2-micro", small)
-	}
-	arch := Arch(small)
-	types := map[string]string{"small": small, "medium": defaultTypes[arch]["medium"]}
-	if arch == "arm64" {
-		types["medium"] = series(small) + "-standard-1"
-	}
-	for size, t := range bySize {
-		if !slices.Contains(Sizes, size) {
-			return nil, "", fmt.Errorf("gcp platform: size %q; allowed: %s", size, strings.Join(Sizes, ", "))
+// sizes is how Compute Engine names the abstract sizes. On arm64 the
+// medium default follows the small type's series.
+var sizes = platform.SizeCatalog{
+	Cloud: "gcp", Noun: "machine type", Example: "e2-micro", Valid: machineTypePattern, Arch: Arch,
+	Defaults: func(small, arch string) map[string]string {
+		types := maps.Clone(defaultTypes[arch])
+		if arch == "arm64" && small != "" {
+			types["medium"] = series(small) + "-standard-1"
 		}
-		if !machineTypePattern.MatchString(t) {
-			return nil, "", fmt.Errorf("gcp platform: machine type %q for size %s; allowed: a type such as e2-medium", t, size)
-		}
-		types[size] = t
-	}
-	for _, size := range Sizes {
-		if a := Arch(types[size]); a != arch {
-			return nil, "", fmt.Errorf("gcp platform: size %s is %s (%s) but size small is %s (%s): every size must share one architecture",
-				size, types[size], a, small, arch)
-		}
-	}
-	return types, arch, nil
+		return types
+	},
 }
 
 // Name is "gcp".

@@ -30,7 +30,7 @@ const (
 func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.MachineArgs, opts ...pulumi.ResourceOption) (*platform.Machine, error) {
 	mtype, ok := p.types[args.Size]
 	if !ok {
-		return nil, fmt.Errorf("machine %s: size %q; allowed: %s", name, args.Size, strings.Join(Sizes, ", "))
+		return nil, fmt.Errorf("machine %s: size %q; allowed: %s", name, args.Size, strings.Join(platform.Sizes, ", "))
 	}
 	tag, err := groupTag(args.Group)
 	if err != nil {
