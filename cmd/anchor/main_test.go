@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/testkit"
+)
+
+func TestAnchorAnswersEveryRequestWithTheBody(t *testing.T) {
+	tests := []struct {
+		name, body, contentType, method, path string
+	}{
+		{"fibonacci reply to a POST", `{"fibonacci_number": 20, "value": 6765}`, "application/json", http.MethodPost, "/fibonacci"},
+		{"phone book reply with its newline", "{\"name\":\"John Doe\",\"number\":\"+358408053254\"}\n", "application/json", http.MethodGet, "/get/John%20Doe"},
+		{"plain text at the root", "hello", "text/plain", http.MethodGet, "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{"--listen", addr, "--body", tt.body, "--content-type", tt.contentType}, io.Discard, slog.New(slog.DiscardHandler))
+			}()
+			t.Cleanup(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("run: %v", err)
+				}
+			})
+			testkit.WaitTCP(t, addr, 10*time.Second)
+			req, err := http.NewRequest(tt.method, "http://"+addr+tt.path, strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			got, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.body {
+				t.Errorf("body: got %q, want %q", got, tt.body)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != tt.contentType {
+				t.Errorf("Content-Type: got %q, want %q", ct, tt.contentType)
+			}
+		})
+	}
+}
+
+func TestAnchorRequiresABody(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"--listen", "127.0.0.1:0"}, &stderr, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "--body") {
+		t.Fatalf("got %v, want an error naming --body", err)
+	}
+}
