@@ -33,31 +33,9 @@ CN_PORT=$((PORT_BASE + 1))
 need_go
 need_packages memcached
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() {
-  for _ in $(seq 100); do
-    port_open "$1" && return 0
-    sleep 0.1
-  done
-  die "nothing listens on 127.0.0.1:$1 after 10s"
-}
-
-for port in "$MC_PORT" "$CN_PORT"; do
-  port_open "$port" && die "port $port is already in use: set PORT_BASE"
-done
-
-log "building apps/cachenode and cmd/mcload"
-go build -o "$work/cachenode" ./apps/cachenode
-go build -o "$work/mcload" ./cmd/mcload
+bench_setup
+ports_free "$MC_PORT" "$CN_PORT"
+bench_build apps/cachenode cmd/mcload
 
 user_args=()
 [ "$(id -u)" -eq 0 ] && user_args=(-u nobody)
@@ -70,9 +48,6 @@ cn_pid=$!
 pids+=("$cn_pid")
 wait_port "$MC_PORT"
 wait_port "$CN_PORT"
-
-# cpu_ticks PID: user + system clock ticks the process has used.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # load PORT PID: prints "ops/s microseconds-of-server-CPU-per-op".
 load() {
@@ -88,8 +63,6 @@ load() {
     'BEGIN { printf "%.0f %.2f\n", r, t * 1e6 / hz / o }'
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
 ratios=()
 cpu_ratios=()
 for round in $(seq "$ROUNDS"); do
@@ -102,8 +75,8 @@ for round in $(seq "$ROUNDS"); do
   fi
   read -r mc_rate mc_cpu <<<"$mc"
   read -r cn_rate cn_cpu <<<"$cn"
-  ratio=$(awk -v a="$cn_rate" -v b="$mc_rate" 'BEGIN { printf "%.3f", a / b }')
-  cpu_ratio=$(awk -v a="$mc_cpu" -v b="$cn_cpu" 'BEGIN { printf "%.3f", a / b }')
+  ratio=$(ratio "$cn_rate" "$mc_rate")
+  cpu_ratio=$(ratio "$mc_cpu" "$cn_cpu")
   ratios+=("$ratio")
   cpu_ratios+=("$cpu_ratio")
   printf 'round %d: memcached %s ops/s (%s us CPU/op), cachenode %s ops/s (%s us CPU/op), ratio %s, CPU ratio %s\n' \

@@ -7,7 +7,7 @@
 # 15 s per round. Also shows labctl --std-client (Go's net/http) for contrast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=/dev/null  # lib.sh is checked on its own
+# shellcheck source=scripts/lib.sh disable=SC1091
 . scripts/lib.sh
 
 ROUNDS=${ROUNDS:-5}
@@ -19,22 +19,14 @@ need_go
 need_packages nginx wrk
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-work=$(mktemp -d)
-nginx_pid=""
-cleanup() {
-  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+bench_setup
 port=""
 for p in $(seq 18100 18199); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+  if ! port_open "$p"; then port=$p; break; fi
 done
 [ -n "$port" ] || die "no free port in 18100-18199"
 
-log "building labctl"
-go build -o "$work/labctl" ./cmd/labctl
+bench_build cmd/labctl
 
 mkdir -p "$work/www" "$work/logs"
 printf 'hello cloudlabs' >"$work/www/index.html"
@@ -51,19 +43,16 @@ http {
 }
 CONF
 "$NGINX" -c "$work/nginx.conf" -p "$work" &
-nginx_pid=$!
-for _ in $(seq 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+pids+=($!)
+wait_port "$port"
 url="http://127.0.0.1:$port"
 
 # wrk's best of one and two threads: on 2 shared cores one thread often
 # wins (the other core is nginx's), so the anchor is the stronger of the two.
-wrk_rps() {
+wrk_best_rps() {
   local t1 t2
-  t1=$(wrk -t1 -c"$CONC" -d"${WRK_SECONDS}s" "$url/" | awk '/^Requests\/sec:/ {print $2}')
-  t2=$(wrk -t2 -c"$CONC" -d"${WRK_SECONDS}s" "$url/" | awk '/^Requests\/sec:/ {print $2}')
+  t1=$(wrk -t1 -c"$CONC" -d"${WRK_SECONDS}s" "$url/" | wrk_rate)
+  t2=$(wrk -t2 -c"$CONC" -d"${WRK_SECONDS}s" "$url/" | wrk_rate)
   awk -v a="$t1" -v b="$t2" 'BEGIN {print (a > b) ? a : b}'
 }
 labctl_rps() { # extra flags...
@@ -79,12 +68,12 @@ wrk -t2 -c"$CONC" -d1s "$url/" >/dev/null
 ratios=()
 printf '%-6s %12s %12s %12s %8s\n' round wrk_rps labctl_rps std_rps ratio
 for r in $(seq "$ROUNDS"); do
-  w=$(wrk_rps)
+  w=$(wrk_best_rps)
   l=$(labctl_rps)
   s=$(LABCTL_REQUESTS=100000 labctl_rps --std-client)
-  ratio=$(awk -v l="$l" -v w="$w" 'BEGIN {printf "%.3f", l / w}')
+  ratio=$(ratio "$l" "$w")
   ratios+=("$ratio")
   printf '%-6s %12.0f %12.0f %12.0f %8s\n' "$r" "$w" "$l" "$s" "$ratio"
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+median=$(printf '%s\n' "${ratios[@]}" | median)
 echo "median ratio labctl/wrk at concurrency $CONC: $median (goal >= 0.8)"

@@ -3,7 +3,7 @@
 # GET /get/John%20Doe with --memcached (the real Debian memcached) and the
 # bolt store, a seeded name, against an anchor measured in the same run:
 # a bare Go net/http handler returning the same fixed JSON
-# (apps/phonebook/internal/anchor, same production timeouts). Goal >= 0.7x.
+# (cmd/anchor, same production timeouts). Goal >= 0.7x.
 # Each round runs anchor then phonebook back to back with the same wrk
 # command; the ratio reported is the median over the rounds. Because the
 # machine is shared, each run also reports the CPU time its servers used per
@@ -29,24 +29,9 @@ MC_PORT=$((PORT_BASE + 2))
 need_go
 need_packages wrk memcached curl
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-for port in "$PB_PORT" "$ANCHOR_PORT" "$MC_PORT"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "port $port is already in use: set PORT_BASE"
-  fi
-done
-
-log "building apps/phonebook and its anchor"
-go build -o "$work/phonebook" ./apps/phonebook
-go build -o "$work/anchor" ./apps/phonebook/internal/anchor
+bench_setup
+ports_free "$PB_PORT" "$ANCHOR_PORT" "$MC_PORT"
+bench_build apps/phonebook cmd/anchor
 
 mc_user=()
 [ "$(id -u)" = 0 ] && mc_user=(-u nobody)
@@ -62,12 +47,8 @@ body='{"name":"John Doe","number":"+358408053254"}'
 pids+=($!)
 anchor_pid=$!
 
-for port in "$PB_PORT" "$ANCHOR_PORT"; do
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.1
-  done
-done
+wait_port "$PB_PORT"
+wait_port "$ANCHOR_PORT"
 
 log "seeding John Doe"
 curl -sf -o /dev/null -H 'Accept: application/json' \
@@ -78,32 +59,17 @@ for port in "$PB_PORT" "$ANCHOR_PORT"; do
   [ "$got" = "$body" ] || die "server on port $port answered '$got', want '$body'"
 done
 
-# ticks PID... prints the CPU clock ticks (user + system) the processes used.
-ticks() {
-  local t=0 p
-  for p in "$@"; do
-    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo "$t"
-}
-
-# run PORT PID... runs wrk once and prints "rps cpu_us_per_request", failing
-# on errors or non-2xx answers so a broken server cannot look fast.
+# run PORT PID... runs wrk once and prints "rps cpu_us_per_request", the
+# CPU time being what the processes PID... used during the run.
 run() {
-  local port=$1 out before after
+  local port=$1 rps before after
   shift
-  before=$(ticks "$@")
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$port/get/John%20Doe")
-  after=$(ticks "$@")
-  if grep -q -e 'Non-2xx' -e 'Socket errors' <<<"$out"; then
-    printf '%s\n' "$out" >&2
-    die "wrk saw errors against port $port"
-  fi
-  awk -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" '
-    /^Requests\/sec:/ {printf "%s %.2f\n", $2, (a - b) / hz * 1e6 / ($2 * d)}' <<<"$out"
+  before=$(cpu_ticks "$@")
+  rps=$(wrk_rps -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$port/get/John%20Doe")
+  after=$(cpu_ticks "$@")
+  awk -v r="$rps" -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
+    'BEGIN {printf "%s %.2f\n", r, (a - b) / hz * 1e6 / (r * d)}'
 }
-
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 ratios=()
 cpu_ratios=()
@@ -111,13 +77,13 @@ printf '%-6s %12s %12s %8s %14s %14s %9s\n' round anchor_rps phonebook_rps ratio
 for r in $(seq "$ROUNDS"); do
   read -r a a_cpu < <(run "$ANCHOR_PORT" "$anchor_pid")
   read -r p p_cpu < <(run "$PB_PORT" "$pb_pid" "$mc_pid")
-  ratio=$(awk -v p="$p" -v a="$a" 'BEGIN {printf "%.3f", p / a}')
-  cpu_ratio=$(awk -v p="$p_cpu" -v a="$a_cpu" 'BEGIN {printf "%.3f", a / p}')
+  ratio=$(ratio "$p" "$a")
+  cpu_ratio=$(ratio "$a_cpu" "$p_cpu")
   ratios+=("$ratio")
   cpu_ratios+=("$cpu_ratio")
   printf '%-6s %12s %12s %8s %14s %14s %9s\n' "$r" "$a" "$p" "$ratio" "$a_cpu" "$p_cpu" "$cpu_ratio"
 done
 hits=$(curl -s "http://127.0.0.1:$PB_PORT/metrics" | awk '/^phonebook_cache_lookups_total/ {printf "%s=%s ", $1, $2}')
 printf 'cache: %s\n' "$hits"
-printf 'median phonebook/anchor requests/s: %s (goal >= 0.7)\n' "$(printf '%s\n' "${ratios[@]}" | median)"
-printf 'median anchor/phonebook CPU per request: %s (same meaning: 1.0 = as cheap as the anchor)\n' "$(printf '%s\n' "${cpu_ratios[@]}" | median)"
+printf 'median phonebook/anchor requests/s: %s (goal >= 0.7)\n' "$(printf '%s\n' "${ratios[@]}" | lower_median)"
+printf 'median anchor/phonebook CPU per request: %s (same meaning: 1.0 = as cheap as the anchor)\n' "$(printf '%s\n' "${cpu_ratios[@]}" | lower_median)"

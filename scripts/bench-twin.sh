@@ -12,11 +12,11 @@ cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-3}
 PATH="$(scripts/install-pulumi.sh | tail -n 1):$PATH"
 export PATH
-work=$(mktemp -d)
-trap 'labctl destroy >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+bench_setup
+trap 'labctl destroy >/dev/null 2>&1 || true; bench_cleanup' EXIT
 mkdir -p "$work/stacks" "$work/backend"
 export CLOUDLABS_STATE_DIR="$work/state" PULUMI_BACKEND_URL="file://$work/backend" PULUMI_CONFIG_PASSPHRASE=bench
-go build -o "$work/labctl" ./cmd/labctl
+bench_build cmd/labctl
 
 labctl() { "$work/labctl" "$@" --stack bench --stacks-dir "$work/stacks"; }
 timed() { # prints the seconds a labctl call takes
@@ -26,7 +26,6 @@ timed() { # prints the seconds a labctl call takes
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 log "warming up: build the apps and the plugin once"
 cp stacks/Pulumi.local.yaml "$work/stacks/Pulumi.bench.yaml"
@@ -43,5 +42,5 @@ for r in $(seq "$rounds"); do
   printf 'round %d: cold up %.1fs, no-op up (anchor) %.1fs, scale 3->5 %.1fs, destroy %.1fs\n' "$r" "$cold" "$anchor" "$scale" "$destroy"
   echo "$cold $anchor $scale $destroy" >>"$work/results"
 done
-for col in 1 2 3 4; do awk -v c="$col" '{print $c}' "$work/results" | median; done | paste -sd' ' |
+for col in 1 2 3 4; do awk -v c="$col" '{print $c}' "$work/results" | lower_median; done | paste -sd' ' |
   awk '{printf "median: cold up %.1fs (goal <= 20s, %.2fx the anchor), scale 3->5 %.1fs (goal <= 5s, %.2fx), destroy %.1fs (goal <= 5s, %.2fx), anchor %.1fs\n", $1, $1/$2, $3, $3/$2, $4, $4/$2, $2}'

@@ -33,3 +33,85 @@ need_go() {
 RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
 # shellcheck disable=SC2034
 TEST_PACKAGES=(cloud-init openssh-client openssh-server wrk apache2-utils python3-flask shellcheck)
+
+# --- benchmarks: the pieces every scripts/bench-*.sh shares ---
+
+# bench_setup makes the scratch folder $work and, on exit, stops every
+# process whose pid a script appended to $pids, then removes $work.
+bench_setup() {
+  work=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+
+# bench_build PKG... builds each of the module's commands into $work, named
+# after its last path element (apps/fibonacci -> $work/fibonacci).
+bench_build() {
+  local pkg
+  log "building $*"
+  for pkg in "$@"; do go build -o "$work/${pkg##*/}" "./$pkg"; done
+}
+
+# port_open PORT succeeds when something accepts connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ports_free PORT... fails unless nothing listens on any of them: a stale
+# server there would be measured instead of the one started.
+ports_free() {
+  local port
+  for port in "$@"; do
+    if port_open "$port"; then die "port $port is already in use: set PORT_BASE"; fi
+  done
+}
+
+# wait_port PORT waits up to 10 s for 127.0.0.1:PORT to accept connections.
+wait_port() {
+  for _ in $(seq 100); do
+    port_open "$1" && return 0
+    sleep 0.1
+  done
+  die "nothing listens on 127.0.0.1:$1 after 10s"
+}
+
+# wrk_rate reads wrk's report on stdin and prints its requests per second.
+wrk_rate() { awk '/^Requests\/sec:/ {print $2}'; }
+
+# wrk_rps WRK-ARGS... runs wrk once and prints its requests per second,
+# failing on socket errors or non-2xx answers so a broken server cannot
+# look fast.
+wrk_rps() {
+  local out
+  out=$(wrk "$@")
+  if grep -q -e 'Non-2xx' -e 'Socket errors' <<<"$out"; then
+    printf '%s\n' "$out" >&2
+    die "wrk saw errors against ${*: -1}"
+  fi
+  wrk_rate <<<"$out"
+}
+
+# cpu_ticks PID... prints the CPU clock ticks (user + system) the processes
+# have used: a cost the shared machine's load disturbs far less than rates.
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+
+# ratio A B [DECIMALS] prints A / B with DECIMALS (3) digits.
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-3}" 'BEGIN {printf "%.*f", d, a / b}'; }
+
+# median reads numbers, one a line, and prints their median (the mean of
+# the two middle ones when there is an even count).
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# lower_median is median, but the lower middle one when the count is even.
+lower_median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }

@@ -42,7 +42,7 @@ func BenchmarkFibonacci(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// anchor is internal/anchor's handler: the floor any handler pays here.
+	// anchor is cmd/anchor's handler: the floor any handler pays here.
 	anchor := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"fibonacci_number": 20, "value": 6765}`))
