@@ -36,11 +36,14 @@ func NewMetrics(namespace string) *Metrics {
 	return m
 }
 
-// Instrument wraps h so its requests are counted and timed under name.
+// Instrument wraps h so its requests are counted (by status code) and
+// timed under name.
 func (m *Metrics) Instrument(name string, h http.Handler) http.Handler {
-	labels := prometheus.Labels{"handler": name}
-	return promhttp.InstrumentHandlerCounter(m.requests.MustCurryWith(labels),
-		promhttp.InstrumentHandlerDuration(m.latency.MustCurryWith(labels), h))
+	return &instrumented{
+		next:    h,
+		latency: m.latency.WithLabelValues(name),
+		vec:     m.requests.MustCurryWith(prometheus.Labels{"handler": name}),
+	}
 }
 
 // Handler serves the registry in the Prometheus exposition format.
