@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -181,27 +180,7 @@ func (f *fixture) get(port int) string {
 	return string(b)
 }
 
-func listening(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within 15s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func TestHostLifecycle(t *testing.T) {
 	f := newFixture(t)
@@ -237,7 +216,7 @@ func TestHostLifecycle(t *testing.T) {
 		if got := f.pids(); got["nginx"] != first["nginx"] || got["memcached"] != first["memcached"] {
 			t.Fatalf("pids %v, want unchanged %v", got, first)
 		}
-		eventually(t, "nginx serving v2", func() bool { return f.get(8081) == "v2" })
+		testkit.Eventually(t, "nginx serving v2", 15*time.Second, func() bool { return f.get(8081) == "v2" })
 	})
 	t.Run("changed service restarts only itself", func(t *testing.T) {
 		f.up(f.role(64, "v2"))
@@ -254,7 +233,7 @@ func TestHostLifecycle(t *testing.T) {
 		if err := syscall.Kill(mc, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "memcached exit", func() bool { return !listening(f.bind + ":11211") })
+		testkit.WaitClosed(t, f.bind+":11211", 15*time.Second)
 		read, err := f.srv.Read(p.ReadRequest{ID: f.id, Urn: f.urn, Properties: f.state, Inputs: f.inputs})
 		if err != nil {
 			t.Fatalf("Read: %v", err)
@@ -269,7 +248,7 @@ func TestHostLifecycle(t *testing.T) {
 		if got := f.pids(); got["memcached"] == 0 || got["nginx"] != first["nginx"] {
 			t.Fatalf("pids %v: want memcached back and nginx %d kept", got, first["nginx"])
 		}
-		if !listening(f.bind + ":11211") {
+		if !testkit.Listening(f.bind + ":11211") {
 			t.Fatal("memcached not listening after up")
 		}
 	})
@@ -292,7 +271,7 @@ func TestHostLifecycle(t *testing.T) {
 			}
 		}
 		for _, port := range []string{"11211", "8080", "8081"} {
-			if listening(f.bind + ":" + port) {
+			if testkit.Listening(f.bind + ":" + port) {
 				t.Errorf("%s:%s still listening", f.bind, port)
 			}
 		}
@@ -339,7 +318,7 @@ func TestHostCreateFailures(t *testing.T) {
 				}
 			}
 			for _, port := range []string{"11211", "8080"} {
-				if listening(f.bind + ":" + port) {
+				if testkit.Listening(f.bind + ":" + port) {
 					t.Errorf("%s:%s listening after a failed create", f.bind, port)
 				}
 			}

@@ -3,7 +3,6 @@ package supervise
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,27 +31,6 @@ func spec(t *testing.T, name, exec string, args ...string) Spec {
 func sh(t *testing.T, name, script string) Spec {
 	t.Helper()
 	return spec(t, name, "/bin/sh", "-c", script)
-}
-
-// eventually polls cond for up to 10 s: the machine is shared and noisy.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within 10s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func listening(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
 
 func TestStartHealthyThenStop(t *testing.T) {
@@ -87,7 +65,7 @@ func TestStartHealthyThenStop(t *testing.T) {
 			if got := Alive(s.PidFile); got != id.Pid {
 				t.Fatalf("Alive = %d, want %d", got, id.Pid)
 			}
-			if !listening(addr) {
+			if !testkit.Listening(addr) {
 				t.Fatalf("%s not listening after a healthy start", addr)
 			}
 			if err := Stop(s.PidFile, 5*time.Second); err != nil {
@@ -96,7 +74,7 @@ func TestStartHealthyThenStop(t *testing.T) {
 			if got := Alive(s.PidFile); got != 0 {
 				t.Fatalf("Alive after Stop = %d, want 0", got)
 			}
-			if listening(addr) {
+			if testkit.Listening(addr) {
 				t.Fatalf("%s still listening after Stop", addr)
 			}
 			if len(sessionMembers(id.Pid)) != 0 {
@@ -155,11 +133,11 @@ func TestStopEscalatesAndCatchesOrphans(t *testing.T) {
 		{"ignores SIGTERM", `trap "" TERM; sleep 300 & sleep 300 & wait`, nil},
 		// The leader dies first; its background child stays in the session.
 		{"orphaned worker", `sleep 300 & wait`, func(t *testing.T, id Identity) {
-			eventually(t, "worker start", func() bool { return len(sessionMembers(id.Pid)) >= 2 })
+			testkit.Eventually(t, "worker start", 10*time.Second, func() bool { return len(sessionMembers(id.Pid)) >= 2 })
 			if err := syscall.Kill(id.Pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "leader exit", func() bool { return !id.running() })
+			testkit.Eventually(t, "leader exit", 10*time.Second, func() bool { return !id.running() })
 		}},
 	}
 	for _, tt := range tests {
@@ -227,7 +205,7 @@ func TestLimitNOFILE(t *testing.T) {
 				t.Fatalf("Start: %v", err)
 			}
 			var got string
-			eventually(t, "limit written", func() bool {
+			testkit.Eventually(t, "limit written", 10*time.Second, func() bool {
 				b, _ := os.ReadFile(out)
 				got = strings.TrimSpace(string(b))
 				return got != ""
@@ -247,7 +225,7 @@ func TestSignalReloads(t *testing.T) {
 	if err := Signal(s.PidFile, syscall.SIGHUP); err != nil {
 		t.Fatalf("Signal: %v", err)
 	}
-	eventually(t, "HUP handled", func() bool { return strings.Contains(Tail(s.LogFile, 5), "got-hup") })
+	testkit.Eventually(t, "HUP handled", 10*time.Second, func() bool { return strings.Contains(Tail(s.LogFile, 5), "got-hup") })
 	if Alive(s.PidFile) == 0 {
 		t.Fatal("service died on HUP")
 	}
