@@ -355,22 +355,12 @@ func checkClosed(t *testing.T, addr string) {
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
 	for attempt := 0; attempt < 100; attempt++ {
-		if syscall.Kill(pid, 0) != nil || zombie(pid) {
+		if testkit.ProcessGone(pid) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Errorf("process %d still runs", pid)
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the command name, which is in parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
 func hostOf(t *testing.T, base string) string {

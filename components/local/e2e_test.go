@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,7 +127,7 @@ func TestAutomationUpChangeDestroy(t *testing.T) {
 	res := up(1)
 	addr1 := res.Outputs["cache-1-address"].Value.(string)
 	pid1 := pidOf(t, res, "cache-1")
-	if !listening(addr1 + ":11211") {
+	if !testkit.Listening(addr1 + ":11211") {
 		t.Fatalf("cache-1 not listening on %s:11211 after up", addr1)
 	}
 
@@ -140,7 +139,7 @@ func TestAutomationUpChangeDestroy(t *testing.T) {
 	if got := pidOf(t, res, "cache-1"); got != pid1 {
 		t.Fatalf("cache-1 memcached pid %d after adding a host, want unchanged %d", got, pid1)
 	}
-	if !listening(addr2 + ":11211") {
+	if !testkit.Listening(addr2 + ":11211") {
 		t.Fatalf("cache-2 not listening on %s:11211", addr2)
 	}
 	pid2 := pidOf(t, res, "cache-2")
@@ -151,10 +150,10 @@ func TestAutomationUpChangeDestroy(t *testing.T) {
 		addr string
 		pid  int
 	}{{addr1, pid1}, {addr2, pid2}} {
-		if listening(c.addr + ":11211") {
+		if testkit.Listening(c.addr + ":11211") {
 			t.Errorf("%s:11211 still listening after destroy", c.addr)
 		}
-		if running(c.pid) {
+		if !testkit.ProcessGone(c.pid) {
 			t.Errorf("pid %d still running after destroy", c.pid)
 		}
 	}
@@ -176,25 +175,4 @@ func pidOf(t *testing.T, res auto.UpResult, host string) int {
 		t.Fatalf("%s has no memcached pid: %v", host, m)
 	}
 	return int(pid)
-}
-
-// running reports whether pid is a live process; a zombie awaiting its
-// reaping by init has already stopped.
-func running(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] != 'Z'
-}
-
-func listening(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
