@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -26,14 +25,9 @@ import (
 )
 
 func main() {
-	logger := appkit.NewLogger("cachenode")
-	ctx, stop := appkit.SignalContext()
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, logger, nil); err != nil {
-		logger.Error("exit", "err", err)
-		stop()
-		os.Exit(1)
-	}
+	appkit.Main("cachenode", func(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logger) error {
+		return run(ctx, args, stderr, logger, nil)
+	})
 }
 
 // sizeFlag is a byte count flag accepting units (64MB, 512KB, 1GB).

@@ -8,22 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/cloudlabs/cloudlabs/apps/fibonacci/internal/api"
 	"github.com/cloudlabs/cloudlabs/internal/appkit"
 )
 
-func main() {
-	logger := appkit.NewLogger("fibonacci")
-	ctx, stop := appkit.SignalContext()
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, logger); err != nil {
-		logger.Error("exit", "err", err)
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { appkit.Main("fibonacci", run) }
 
 // run parses flags (or their FIBONACCI_* environment variables) and serves
 // until ctx is canceled.

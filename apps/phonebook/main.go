@@ -5,11 +5,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/cache"
@@ -19,16 +18,9 @@ import (
 )
 
 func main() {
-	ctx, stop := appkit.SignalContext()
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "phonebook:", err)
-		os.Exit(1)
-	}
+	appkit.Main("phonebook", func(ctx context.Context, args []string, stderr io.Writer, _ *slog.Logger) error {
+		return run(ctx, args, stderr)
+	})
 }
 
 // config is what the flags (or PHONEBOOK_* variables) say.

@@ -15,21 +15,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/cloudlabs/cloudlabs/internal/appkit"
 )
 
-func main() {
-	logger := appkit.NewLogger("anchor")
-	ctx, stop := appkit.SignalContext()
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, logger); err != nil {
-		logger.Error("exit", "err", err)
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { appkit.Main("anchor", run) }
 
 // run parses flags (or their ANCHOR_* environment variables) and serves
 // until ctx is canceled.

@@ -3,7 +3,9 @@ package appkit
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -71,4 +73,25 @@ func ListenAndServe(ctx context.Context, srv *http.Server, addr string, logger *
 		return err
 	}
 	return Serve(ctx, srv, ln, logger)
+}
+
+// RunFunc is an app's body: parse args (usage to stderr), serve until ctx
+// is canceled.
+type RunFunc func(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logger) error
+
+// Main runs an app: a logger named after it, a context canceled by SIGINT or
+// SIGTERM, the command-line arguments. -h prints the usage and exits 0; any
+// other error is logged and exits 1.
+func Main(app string, run RunFunc) {
+	logger := NewLogger(app)
+	ctx, stop := SignalContext()
+	err := run(ctx, os.Args[1:], os.Stderr, logger)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		logger.Error("exit", "err", err)
+		os.Exit(1)
+	}
 }
