@@ -22,6 +22,17 @@ need_packages() {
   log "installing ${missing[*]}"
   $sudo apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # The twin runs nginx and memcached itself, on its own addresses; the
+  # services these packages start (nginx on every address's port 80) would
+  # only stand in its way.
+  for p in "${missing[@]}"; do
+    case $p in nginx | memcached)
+      if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$p" 2>/dev/null; then
+        $sudo systemctl disable --now "$p" >&2 && log "stopped the $p service the package started: the twin runs its own"
+      fi
+      ;;
+    esac
+  done
 }
 
 need_go() {
