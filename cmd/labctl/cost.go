@@ -3,12 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cloudlabs/cloudlabs/internal/cost"
-	"github.com/cloudlabs/cloudlabs/internal/stackfile"
 )
 
 func init() { root.AddCommand(newCostCmd()) }
@@ -32,20 +30,9 @@ written), so "what if" is one command: labctl cost -s gcp-fibonacci -c fibonacci
 		Example: "  labctl cost --stack aws-cachepool\n  labctl cost -s gcp-fibonacci --hours 8 --egress-gb-per-day 5 --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, file, err := locateStack(&f)
+			_, _, values, _, err := stackValues(&f)
 			if err != nil {
 				return err
-			}
-			values, err := stackfile.Load(file)
-			if err != nil {
-				return err
-			}
-			for _, p := range f.config {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("-c %q: want key=value, such as -c fibonacci:nodes=5", p)
-				}
-				values[stackfile.FullKey(k)] = stackfile.Value{Value: v}
 			}
 			table, err := cost.Builtin()
 			if err != nil {

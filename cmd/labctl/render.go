@@ -11,10 +11,11 @@ import (
 
 	"github.com/cloudlabs/cloudlabs/internal/artifact"
 	"github.com/cloudlabs/cloudlabs/internal/program"
-	"github.com/cloudlabs/cloudlabs/internal/stackfile"
 )
 
-func init() {
+func init() { root.AddCommand(newRenderCmd()) }
+
+func newRenderCmd() *cobra.Command {
 	var f stackFlags
 	var out string
 	cmd := &cobra.Command{
@@ -29,11 +30,8 @@ Values the cloud computes (bucket names, addresses) appear as placeholders.`,
 			if out == "" {
 				return fmt.Errorf("--out is required: the folder to write the machines' files to")
 			}
-			root, file, err := locateStack(&f)
-			if err != nil {
-				return err
-			}
-			values, err := stackfile.Load(file)
+			// -c values apply to this rendering only; the file is not written.
+			root, _, values, _, err := stackValues(&f)
 			if err != nil {
 				return err
 			}
@@ -70,5 +68,5 @@ Values the cloud computes (bucket names, addresses) appear as placeholders.`,
 	}
 	f.register(cmd)
 	cmd.Flags().StringVarP(&out, "out", "o", "", "folder to write one file per machine into")
-	root.AddCommand(cmd)
+	return cmd
 }

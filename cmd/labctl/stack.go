@@ -52,21 +52,20 @@ type env struct {
 // prepare finds the repository, the Pulumi CLI and the state backend, builds
 // the provider plugin and persists -c values. Progress goes to stderr.
 func prepare(ctx context.Context, f *stackFlags) (*env, error) {
-	root, file, err := locateStack(f)
+	root, file, values, changes, err := stackValues(f)
 	if err != nil {
 		return nil, err
 	}
-	if err := setConfig(file, f.config); err != nil {
-		return nil, err
-	}
-	values, err := stackfile.Load(file)
-	if err != nil {
-		return nil, err
-	}
-	// Bad values fail here, before any plugin is built or state touched.
+	// Bad values fail here, before the file is written, a plugin built or
+	// state touched: a rejected -c leaves the stack as it was.
 	cfg, err := stackconfig.Parse(func(k string) (string, bool) { v, ok := values[k]; return v.Value, ok && v.Secure == "" })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(changes) > 0 {
+		if err := stackfile.Set(file, changes); err != nil {
+			return nil, err
+		}
 	}
 	bin, err := findPulumi()
 	if err != nil {
@@ -184,20 +183,36 @@ func syncConfig(ctx context.Context, s auto.Stack, file string) error {
 	return ws.SaveStackSettings(ctx, s.Name(), settings)
 }
 
-// setConfig persists key=value pairs into the stack's file.
-func setConfig(file string, pairs []string) error {
-	if len(pairs) == 0 {
-		return nil
+// stackValues finds the stack's file and lays the -c values over its
+// config; changes are the -c values alone, for the commands that persist
+// them.
+func stackValues(f *stackFlags) (root, file string, values map[string]stackfile.Value, changes map[string]string, err error) {
+	if root, file, err = locateStack(f); err != nil {
+		return "", "", nil, nil, err
 	}
+	if changes, err = configPairs(f.config); err != nil {
+		return "", "", nil, nil, err
+	}
+	if values, err = stackfile.Load(file); err != nil {
+		return "", "", nil, nil, err
+	}
+	for k, v := range changes {
+		values[k] = stackfile.Value{Value: v}
+	}
+	return root, file, values, changes, nil
+}
+
+// configPairs reads -c key=value flags into fully namespaced keys.
+func configPairs(pairs []string) (map[string]string, error) {
 	values := map[string]string{}
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
-			return fmt.Errorf("-c %q: want key=value, such as -c fibonacci:nodes=5", p)
+			return nil, fmt.Errorf("-c %q: want key=value, such as -c fibonacci:nodes=5", p)
 		}
 		values[stackfile.FullKey(k)] = v
 	}
-	return stackfile.Set(file, values)
+	return values, nil
 }
 
 // findPulumi looks for the CLI on PATH, then where scripts/install-pulumi.sh puts it.
