@@ -123,6 +123,10 @@ func printOutputs(ctx context.Context, s auto.Stack, w io.Writer, asJSON bool) e
 		}
 		plain[k] = v.Value
 	}
+	if len(plain) == 0 && !asJSON {
+		logf("stack %s has no outputs: nothing is up (labctl up creates it)", s.Name())
+		return nil
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
