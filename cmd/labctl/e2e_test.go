@@ -239,19 +239,9 @@ func TestLocalTwin(t *testing.T) {
 	if len(tw.outputs) != 0 {
 		t.Errorf("outputs after destroy: %v, want none", tw.outputs)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(tw.state, e2eStack)); len(hostDirs(entries)) != 0 {
-		t.Errorf("host folders left after destroy: %v", hostDirs(entries))
+	if entries, err := os.ReadDir(filepath.Join(tw.state, e2eStack)); err == nil {
+		t.Errorf("the twin's folder is left after destroy, with %d entries", len(entries))
 	}
-}
-
-func hostDirs(entries []os.DirEntry) []string {
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() && e.Name() != "artifacts" {
-			out = append(out, e.Name())
-		}
-	}
-	return out
 }
 
 var client = &http.Client{Timeout: 10 * time.Second}

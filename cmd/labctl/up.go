@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudlabs/cloudlabs/internal/netem"
+	"github.com/cloudlabs/cloudlabs/internal/program"
 )
 
 func init() {
@@ -42,7 +46,7 @@ func init() {
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr))
 				if err == nil && e.cfg.Platform == "local" {
-					err = netem.ClearTwin(ctx)
+					err = errors.Join(netem.ClearTwin(ctx), removeTwinFolder(s.Name()))
 				}
 				if err == nil {
 					fmt.Fprintln(out, "destroyed: nothing of the stack is left running")
@@ -62,6 +66,19 @@ func init() {
 		})
 	outputs.Flags().BoolVar(&asJSON, "json", false, "print the outputs as one JSON object")
 	root.AddCommand(outputs)
+}
+
+// removeTwinFolder removes what the twin's hosts leave after a destroy:
+// the published app binaries, then the stack's folder if it is empty.
+func removeTwinFolder(stack string) error {
+	dir := filepath.Join(program.LocalStateDir(), stack)
+	if err := os.RemoveAll(filepath.Join(dir, "artifacts")); err != nil {
+		return err
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		logf("kept %s: %v", dir, err)
+	}
+	return nil
 }
 
 // applyTwinLink gives the local twin the link the stack asks for
