@@ -5,12 +5,19 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // runCost runs `labctl cost` with args on a fresh command.
 func runCost(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newCostCmd()
+	return runFresh(newCostCmd(), args...)
+}
+
+// runFresh runs a freshly made command with args and returns its output:
+// no flag value leaks from one run into the next.
+func runFresh(cmd *cobra.Command, args ...string) (string, error) {
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetArgs(args)

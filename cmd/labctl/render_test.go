@@ -11,15 +11,7 @@ import (
 	"github.com/cloudlabs/cloudlabs/internal/testkit"
 )
 
-func runRender(args ...string) (string, error) {
-	cmd := newRenderCmd()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetArgs(args)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.Execute()
-	return out.String(), err
-}
+func runRender(args ...string) (string, error) { return runFresh(newRenderCmd(), args...) }
 
 // TestRender writes one boot file per machine of a shipped stack, named
 // after the machine, each a valid #cloud-config; -c applies to the
