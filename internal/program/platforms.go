@@ -29,28 +29,13 @@ func newPlatform(ctx *pulumi.Context, cfg stackconfig.Config) (platform.Platform
 			SSHAllowCIDR: cfg.SSHAllowCIDR, SSHPublicKey: cfg.SSHPublicKey,
 		})
 	case "gcp":
-		region, zone := GCPLocation(ctx)
+		// Region and zone are the provider's (gcp:region, gcp:zone).
 		return gcp.New(ctx, gcp.Settings{
-			Project: ctx.Project(), Stack: ctx.Stack(), Region: region, Zone: zone,
 			InstanceType: cfg.InstanceType, InstanceTypeBySize: bySize, Image: cfg.Image,
 			SSHAllowCIDR: cfg.SSHAllowCIDR, SSHPublicKey: cfg.SSHPublicKey,
 		})
 	}
 	return nil, fmt.Errorf("cloudlabs:platform: %q is not one of %v", cfg.Platform, stackconfig.AllPlatforms)
-}
-
-// GCPLocation is the provider's gcp:region and gcp:zone, defaulting to
-// us-central1 and its zone a.
-func GCPLocation(ctx *pulumi.Context) (region, zone string) {
-	region, ok := ctx.GetConfig("gcp:region")
-	if !ok || region == "" {
-		region = "us-central1"
-	}
-	zone, ok = ctx.GetConfig("gcp:zone")
-	if !ok || zone == "" {
-		zone = region + "-a"
-	}
-	return region, zone
 }
 
 // LocalStateDir is where the local twin keeps its hosts:
