@@ -5,7 +5,7 @@ package main
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/cloudlabs/cloudlabs/internal/program"
+	"github.com/cloudlabs/cloudlabs/components/program"
 )
 
 func main() {

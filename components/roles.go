@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 	"github.com/cloudlabs/cloudlabs/templates"
 )
 

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // TestBinarySurvivesRestart runs the built binary twice on one bolt file,

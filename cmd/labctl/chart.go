@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/chart"
-	"github.com/cloudlabs/cloudlabs/internal/sla"
-	"github.com/cloudlabs/cloudlabs/internal/sweep"
+	"github.com/cloudlabs/cloudlabs/internal/measure/chart"
+	"github.com/cloudlabs/cloudlabs/internal/measure/sla"
+	"github.com/cloudlabs/cloudlabs/internal/measure/sweep"
 )
 
 func init() {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloudlabs/cloudlabs/internal/load"
-	"github.com/cloudlabs/cloudlabs/internal/sweep"
+	"github.com/cloudlabs/cloudlabs/internal/measure/load"
+	"github.com/cloudlabs/cloudlabs/internal/measure/sweep"
 )
 
 // measureFakeSweep writes a sweep directory as if measured behind a load

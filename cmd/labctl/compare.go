@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/compare"
+	"github.com/cloudlabs/cloudlabs/internal/measure/compare"
 )
 
 func init() {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloudlabs/cloudlabs/internal/load"
-	"github.com/cloudlabs/cloudlabs/internal/replay"
+	"github.com/cloudlabs/cloudlabs/internal/measure/load"
+	"github.com/cloudlabs/cloudlabs/internal/measure/replay"
 )
 
 func measureFakeReplay(t *testing.T, dir, name string, mean, rps float64) string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudlabs/cloudlabs/components/program"
 	"github.com/cloudlabs/cloudlabs/internal/cost"
 )
 
@@ -38,7 +39,7 @@ written), so "what if" is one command: labctl cost -s gcp-fibonacci -c fibonacci
 			if err != nil {
 				return err
 			}
-			rep, err := cost.Stack(f.stack, values, table, o)
+			rep, err := cost.Stack(f.stack, values, program.Declared, table, o)
 			if err != nil {
 				return fmt.Errorf("cost %s: %w", f.stack, err)
 			}

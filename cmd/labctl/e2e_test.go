@@ -19,7 +19,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/system"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // twin drives a built labctl against a stack of its own: its own stack
@@ -38,7 +39,7 @@ const e2eStack = "e2e"
 func newTwin(t *testing.T) *twin {
 	t.Helper()
 	root := testkit.ModuleRoot(t)
-	if _, err := findPulumi(); err != nil {
+	if _, err := system.Tool("pulumi"); err != nil {
 		t.Fatalf("%v", err)
 	}
 	testkit.Binary(t, "nginx", "nginx")

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/artifact"
-	"github.com/cloudlabs/cloudlabs/internal/program"
+	"github.com/cloudlabs/cloudlabs/components/program"
+	"github.com/cloudlabs/cloudlabs/internal/machine/artifact"
 )
 
 func init() { root.AddCommand(newRenderCmd()) }

@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/load"
-	progressbar "github.com/cloudlabs/cloudlabs/internal/progress" // stack.go has a func progress
-	"github.com/cloudlabs/cloudlabs/internal/replay"
-	"github.com/cloudlabs/cloudlabs/internal/workload"
+	"github.com/cloudlabs/cloudlabs/internal/measure/load"
+	progressbar "github.com/cloudlabs/cloudlabs/internal/measure/progress" // stack.go has a func progress
+	"github.com/cloudlabs/cloudlabs/internal/measure/replay"
+	"github.com/cloudlabs/cloudlabs/internal/measure/workload"
 )
 
 func init() {

@@ -7,11 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/contact"
-	"github.com/cloudlabs/cloudlabs/internal/load"
-	progressbar "github.com/cloudlabs/cloudlabs/internal/progress" // stack.go has a func progress
-	"github.com/cloudlabs/cloudlabs/internal/replay"
-	"github.com/cloudlabs/cloudlabs/internal/workload"
+	"github.com/cloudlabs/cloudlabs/internal/measure/contactgen"
+	"github.com/cloudlabs/cloudlabs/internal/measure/load"
+	progressbar "github.com/cloudlabs/cloudlabs/internal/measure/progress" // stack.go has a func progress
+	"github.com/cloudlabs/cloudlabs/internal/measure/replay"
+	"github.com/cloudlabs/cloudlabs/internal/measure/workload"
 )
 
 func init() {
@@ -40,7 +40,7 @@ exits non-zero when more than --max-errors requests failed.`,
 				return fmt.Errorf("--contacts %d: want at least 1", contacts)
 			}
 			rows := make([]workload.Row, 0, contacts)
-			for _, c := range contact.Generate(seed, contacts) {
+			for _, c := range contactgen.Generate(seed, contacts) {
 				rows = append(rows, workload.Add(c))
 			}
 			reqs, err := replay.Prepare(target, rows)

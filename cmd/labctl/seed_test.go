@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloudlabs/cloudlabs/internal/contact"
-	"github.com/cloudlabs/cloudlabs/internal/fakephonebook"
-	"github.com/cloudlabs/cloudlabs/internal/replay"
+	"github.com/cloudlabs/cloudlabs/internal/measure/contactgen"
+	"github.com/cloudlabs/cloudlabs/internal/measure/replay"
+	"github.com/cloudlabs/cloudlabs/internal/testing/fakephonebook"
 )
 
 func TestSeedWorkloadReplay(t *testing.T) {
@@ -28,7 +28,7 @@ func TestSeedWorkloadReplay(t *testing.T) {
 		if !strings.Contains(out, "300 stored, 0 errors") {
 			t.Errorf("report %q lacks the count", out)
 		}
-		want := contact.Generate(5, 300)
+		want := contactgen.Generate(5, 300)
 		if book.Len() != 300 {
 			t.Fatalf("book has %d contacts, want 300", book.Len())
 		}
@@ -87,7 +87,7 @@ func TestSeedWorkloadReplay(t *testing.T) {
 			kind string
 		}{
 			{"same names, other numbers", func(b *fakephonebook.Server) {
-				for _, c := range contact.Generate(5, 300) {
+				for _, c := range contactgen.Generate(5, 300) {
 					b.Set(c.Name, "+10")
 				}
 			}, "body mismatch"},

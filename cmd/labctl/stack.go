@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,10 +13,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/artifact"
-	"github.com/cloudlabs/cloudlabs/internal/program"
-	"github.com/cloudlabs/cloudlabs/internal/stackconfig"
-	"github.com/cloudlabs/cloudlabs/internal/stackfile"
+	"github.com/cloudlabs/cloudlabs/components/program"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackconfig"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackfile"
+	"github.com/cloudlabs/cloudlabs/internal/system"
 )
 
 // stackFlags are the flags every stack command takes.
@@ -67,7 +66,7 @@ func prepare(ctx context.Context, f *stackFlags) (*env, error) {
 			return nil, err
 		}
 	}
-	bin, err := findPulumi()
+	bin, err := system.Tool("pulumi")
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +115,7 @@ func locateStack(f *stackFlags) (root, file string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	if root, err = artifact.ModuleRoot(wd); err != nil {
+	if root, err = system.ModuleRoot(wd); err != nil {
 		return "", "", err
 	}
 	stacksDir := f.stacksDir
@@ -213,26 +212,6 @@ func configPairs(pairs []string) (map[string]string, error) {
 		values[stackfile.FullKey(k)] = v
 	}
 	return values, nil
-}
-
-// findPulumi looks for the CLI on PATH, then where scripts/install-pulumi.sh puts it.
-func findPulumi() (string, error) {
-	if p, err := exec.LookPath("pulumi"); err == nil {
-		return p, nil
-	}
-	matches, _ := filepath.Glob(filepath.Join(cacheHome(), "cloudlabs", "pulumi-v*", "bin", "pulumi"))
-	if len(matches) > 0 {
-		return matches[len(matches)-1], nil
-	}
-	return "", errors.New("the Pulumi CLI is not installed: run scripts/install-pulumi.sh (the README's main command does)")
-}
-
-func cacheHome() string {
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return d
-	}
-	h, _ := os.UserHomeDir()
-	return filepath.Join(h, ".cache")
 }
 
 func stateHome() string {

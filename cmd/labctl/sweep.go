@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/load"
-	"github.com/cloudlabs/cloudlabs/internal/sla"
-	"github.com/cloudlabs/cloudlabs/internal/sweep"
+	"github.com/cloudlabs/cloudlabs/internal/measure/load"
+	"github.com/cloudlabs/cloudlabs/internal/measure/sla"
+	"github.com/cloudlabs/cloudlabs/internal/measure/sweep"
 )
 
 // labLevels are lab 2's concurrency levels.

@@ -20,8 +20,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/netem"
-	"github.com/cloudlabs/cloudlabs/internal/program"
+	"github.com/cloudlabs/cloudlabs/components/program"
+	"github.com/cloudlabs/cloudlabs/internal/machine/netem"
 )
 
 func init() {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudlabs/cloudlabs/internal/workload"
+	"github.com/cloudlabs/cloudlabs/internal/measure/workload"
 )
 
 func init() {

@@ -12,8 +12,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/cloudinit"
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/cloudinit"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
 
 // Root volume sizes in GiB: the Ubuntu image's own 8 GiB for machines

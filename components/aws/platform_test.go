@@ -10,8 +10,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/cloudlabs/cloudlabs/internal/pulumitest"
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/components/offline"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 const (
@@ -374,7 +374,7 @@ func TestSettingsRejected(t *testing.T) {
 }
 
 func TestZoneOutsideRegion(t *testing.T) {
-	_, err := pulumitest.Run(func(ctx *pulumi.Context) error {
+	_, err := offline.Run(func(ctx *pulumi.Context) error {
 		_, err := New(ctx, Settings{Zone: "eu-west-1a"})
 		return err
 	}, "cloudlabs", "test", nil)

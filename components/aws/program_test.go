@@ -10,9 +10,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/pulumitest"
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
 
 const (
@@ -52,14 +52,14 @@ func (l *lab) record(ctx *pulumi.Context, m *platform.Machine) {
 // runLab runs a small lab: a public web machine with a dynamic upstream
 // list, an app machine fetching a published binary, a stateful db
 // machine, and rules between them.
-func runLab(t *testing.T, s Settings) (*pulumitest.Mocks, *lab) {
+func runLab(t *testing.T, s Settings) (*offline.Mocks, *lab) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "app")
 	if err := os.WriteFile(bin, []byte("binary"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	l := &lab{public: map[string]string{}, private: map[string]string{}, ssh: map[string]string{}, types: map[string]string{}}
-	mocks, err := pulumitest.Run(func(ctx *pulumi.Context) error {
+	mocks, err := offline.Run(func(ctx *pulumi.Context) error {
 		p, err := New(ctx, s)
 		if err != nil {
 			return err
@@ -125,7 +125,7 @@ func runLab(t *testing.T, s Settings) (*pulumitest.Mocks, *lab) {
 
 // Property helpers over the recorded inputs.
 
-func obj(r pulumitest.Resource, key string) resource.PropertyMap {
+func obj(r offline.Resource, key string) resource.PropertyMap {
 	v, ok := r.Inputs[resource.PropertyKey(key)]
 	if !ok || !v.IsObject() {
 		return nil
@@ -154,7 +154,7 @@ func strOf(m resource.PropertyMap, key string) string {
 	return v.StringValue()
 }
 
-func strs(r pulumitest.Resource, key string) []string {
+func strs(r offline.Resource, key string) []string {
 	v, ok := r.Inputs[resource.PropertyKey(key)]
 	if !ok || !v.IsArray() {
 		return nil
@@ -168,7 +168,7 @@ func strs(r pulumitest.Resource, key string) []string {
 	return out
 }
 
-func named(t *testing.T, m *pulumitest.Mocks, token, name string) pulumitest.Resource {
+func named(t *testing.T, m *offline.Mocks, token, name string) offline.Resource {
 	t.Helper()
 	r, ok := m.Named(token, name)
 	if !ok {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudlabs/cloudlabs/components/gcp"
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 const accountEmail = "cloudlabs-machines@cloudlabs-test.iam.gserviceaccount.com" // the mocks' email

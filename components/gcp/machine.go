@@ -11,8 +11,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/cloudinit"
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/cloudinit"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
 
 // Boot disk sizes in GB: the Ubuntu image needs 10; Riak's data lives on

@@ -7,14 +7,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/gcp"
+	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/pulumitest"
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
 
 // one runs a program making a single machine and returns what it made.
-func one(s gcp.Settings, args platform.MachineArgs) (*pulumitest.Mocks, error) {
-	return pulumitest.Run(func(ctx *pulumi.Context) error {
+func one(s gcp.Settings, args platform.MachineArgs) (*offline.Mocks, error) {
+	return offline.Run(func(ctx *pulumi.Context) error {
 		p, err := gcp.New(ctx, s)
 		if err != nil {
 			return err
@@ -123,7 +123,7 @@ func TestAllowRejected(t *testing.T) {
 		{"no ports", platform.Rule{To: "a", From: "b"}, "no ports"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := pulumitest.Run(func(ctx *pulumi.Context) error {
+			_, err := offline.Run(func(ctx *pulumi.Context) error {
 				p, err := gcp.New(ctx, settings())
 				if err != nil {
 					return err

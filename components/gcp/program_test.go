@@ -12,9 +12,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/gcp"
+	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/pulumitest"
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
 
 // Resource types the platform makes.
@@ -54,7 +54,7 @@ func withSSH(s gcp.Settings) gcp.Settings {
 
 // outcome is what the program made and what its machines reported.
 type outcome struct {
-	mocks *pulumitest.Mocks
+	mocks *offline.Mocks
 	mu    sync.Mutex
 	ips   map[string][3]string // machine -> private, public, ssh host
 }
@@ -71,7 +71,7 @@ func run(t *testing.T, s gcp.Settings) *outcome {
 	}
 	out := &outcome{ips: map[string][3]string{}}
 	var err error
-	out.mocks, err = pulumitest.Run(func(ctx *pulumi.Context) error {
+	out.mocks, err = offline.Run(func(ctx *pulumi.Context) error {
 		p, err := gcp.New(ctx, s)
 		if err != nil {
 			return err
@@ -178,12 +178,12 @@ func plain(v resource.PropertyValue) resource.PropertyValue {
 }
 
 // input is a resource's input at a path.
-func input(r pulumitest.Resource, path ...any) resource.PropertyValue {
+func input(r offline.Resource, path ...any) resource.PropertyValue {
 	return at(resource.NewObjectProperty(r.Inputs), path...)
 }
 
 // strs is a string array input.
-func strs(r pulumitest.Resource, path ...any) []string {
+func strs(r offline.Resource, path ...any) []string {
 	v := input(r, path...)
 	if !v.IsArray() {
 		return nil
@@ -196,7 +196,7 @@ func strs(r pulumitest.Resource, path ...any) []string {
 }
 
 // str is a string input ("" when absent).
-func str(r pulumitest.Resource, path ...any) string {
+func str(r offline.Resource, path ...any) string {
 	v := input(r, path...)
 	if !v.IsString() {
 		return ""
@@ -205,7 +205,7 @@ func str(r pulumitest.Resource, path ...any) string {
 }
 
 // named returns a recorded resource or fails.
-func named(t *testing.T, m *pulumitest.Mocks, typ, name string) pulumitest.Resource {
+func named(t *testing.T, m *offline.Mocks, typ, name string) offline.Resource {
 	t.Helper()
 	r, ok := m.Named(typ, name)
 	if !ok {
@@ -215,7 +215,7 @@ func named(t *testing.T, m *pulumitest.Mocks, typ, name string) pulumitest.Resou
 }
 
 // userData is an instance's user data.
-func userData(t *testing.T, m *pulumitest.Mocks, name string) string {
+func userData(t *testing.T, m *offline.Mocks, name string) string {
 	t.Helper()
 	ud := str(named(t, m, tInstance, name), "metadata", "user-data")
 	if !strings.HasPrefix(ud, "#cloud-config") {

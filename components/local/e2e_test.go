@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,24 +16,20 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/role"
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/internal/system"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // pulumiCLI finds the CLI the way scripts/install-pulumi.sh leaves it,
 // failing (not skipping) with the install line when it is absent.
 func pulumiCLI(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("pulumi"); err == nil {
-		return filepath.Dir(p)
+	p, err := system.Tool("pulumi")
+	if err != nil {
+		t.Fatal(err)
 	}
-	home, _ := os.UserHomeDir()
-	dir := filepath.Join(home, ".cache/cloudlabs/pulumi-v3.256.0/bin")
-	if _, err := os.Stat(filepath.Join(dir, "pulumi")); err == nil {
-		return dir
-	}
-	t.Fatalf("pulumi CLI not found on PATH or in %s: install it with scripts/install-pulumi.sh", dir)
-	return ""
+	return filepath.Dir(p)
 }
 
 // stack runs programs against a file:// backend with the real CLI and the

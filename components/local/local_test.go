@@ -9,9 +9,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/components/platform"
-	"github.com/cloudlabs/cloudlabs/internal/pulumitest"
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
 
 func TestAddress(t *testing.T) {
@@ -81,7 +81,7 @@ func TestReloadService(t *testing.T) {
 
 func TestMachineRegistersHost(t *testing.T) {
 	var layout platform.Layout
-	mocks, err := pulumitest.Run(func(ctx *pulumi.Context) error {
+	mocks, err := offline.Run(func(ctx *pulumi.Context) error {
 		p, err := New(ctx, Settings{StateDir: "/state"})
 		if err != nil {
 			return err

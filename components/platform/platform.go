@@ -6,7 +6,7 @@ package platform
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/cloudlabs/cloudlabs/internal/role"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
 
 // Platform realizes machines. Implementations are used from one Pulumi

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloudlabs/cloudlabs/internal/stackfile"
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/components/program"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackfile"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // day24 is a full day of use with the default egress.
@@ -33,7 +34,7 @@ func estimate(t *testing.T, stack string, set map[string]string, o Options) *Rep
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Stack(stack, load(t, stack, set), table, o)
+	rep, err := Stack(stack, load(t, stack, set), program.Declared, table, o)
 	if err != nil {
 		t.Fatalf("estimate %s %v: %v", stack, set, err)
 	}
@@ -160,7 +161,7 @@ func TestOptions(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Stack("gcp-fibonacci", load(t, "gcp-fibonacci", nil), table, tc.o)
+			_, err := Stack("gcp-fibonacci", load(t, "gcp-fibonacci", nil), program.Declared, table, tc.o)
 			if err == nil || !strings.Contains(err.Error(), tc.flag) {
 				t.Errorf("got %v, want an error naming %s", err, tc.flag)
 			}
@@ -183,7 +184,7 @@ func TestUnknownTypes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Stack(tc.stack, load(t, tc.stack, tc.set), table, day24)
+			_, err := Stack(tc.stack, load(t, tc.stack, tc.set), program.Declared, table, day24)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error containing %q", err, tc.want)
 			}

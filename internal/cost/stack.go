@@ -1,27 +1,31 @@
 package cost
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
 	"strings"
 
-	"github.com/cloudlabs/cloudlabs/internal/artifact"
-	"github.com/cloudlabs/cloudlabs/internal/program"
-	"github.com/cloudlabs/cloudlabs/internal/stackconfig"
-	"github.com/cloudlabs/cloudlabs/internal/stackfile"
+	"github.com/cloudlabs/cloudlabs/components/offline"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackconfig"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackfile"
 )
 
 // LocalNote is the whole estimate of the local twin.
 const LocalNote = "the local twin costs nothing: it runs on this machine"
 
-// placeholderSHA256 stands in for hashes that change no price.
+// placeholderSHA256 stands in for a Riak package hash, which changes no
+// price.
 const placeholderSHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// Stack estimates a stack from its config file's values: it runs the
-// program offline, measures what it declares and prices it with t.
-func Stack(stack string, values map[string]stackfile.Value, t Table, o Options) (*Report, error) {
+// Declare runs a stack's program offline with the given config values
+// and returns the resources it declared (program.Declared, given by labctl):
+// the seam that keeps pricing free of the program and the cloud SDKs.
+type Declare func(stack string, values map[string]stackfile.Value) ([]offline.Resource, error)
+
+// Stack estimates a stack from its config file's values: declare runs the
+// program offline, Measure reads what it declared, Price prices it with t.
+func Stack(stack string, values map[string]stackfile.Value, declare Declare, t Table, o Options) (*Report, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -34,11 +38,11 @@ func Stack(stack string, values map[string]stackfile.Value, t Table, o Options) 
 		return &Report{Stack: stack, Platform: "local", HoursPerDay: o.HoursPerDay, EgressGBPerDay: o.EgressGBPerDay,
 			Currency: t.Currency, AsOf: t.AsOf, Lines: []Line{}, Warnings: []string{}, Note: LocalNote}, nil
 	}
-	mocks, err := program.Offline(stack, values, placeholderBinaries)
+	resources, err := declare(stack, values)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", stack, err)
 	}
-	u, err := Measure(cfg.Platform, mocks.Resources())
+	u, err := Measure(cfg.Platform, resources)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", stack, err)
 	}
@@ -80,14 +84,4 @@ func awsRegion(values map[string]stackfile.Value) string {
 		}
 	}
 	return ""
-}
-
-// placeholderBinaries stands in for compiling the apps: the machines'
-// prices do not depend on the binaries, so an estimate builds nothing.
-func placeholderBinaries(_ context.Context, _, outDir, _ string, apps []string) (map[string]artifact.Built, error) {
-	out := map[string]artifact.Built{}
-	for _, a := range apps {
-		out[a] = artifact.Built{Name: a, Path: outDir + "/" + a, SHA256: placeholderSHA256}
-	}
-	return out, nil
 }

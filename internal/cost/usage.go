@@ -6,8 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/cloudlabs/cloudlabs/internal/program"
-	"github.com/cloudlabs/cloudlabs/internal/pulumitest"
+	"github.com/cloudlabs/cloudlabs/components/offline"
 )
 
 // AWSElasticIP is the Elastic IP resource type.
@@ -31,12 +30,12 @@ type Disk struct {
 // Measure reads the usage from the resources the program declared. Only
 // machines cost money here: networks, firewalls and gateways are free, and
 // the artifact buckets hold a few MB (see the README's "not priced").
-func Measure(platform string, rs []pulumitest.Resource) (Usage, error) {
+func Measure(platform string, rs []offline.Resource) (Usage, error) {
 	u := Usage{Platform: platform, Instances: map[string]int{}, Disks: map[string]Disk{}}
 	for _, r := range rs {
 		var err error
 		switch r.Type {
-		case program.AWSInstance:
+		case offline.AWSInstance:
 			err = u.addAWSInstance(r)
 		case AWSElasticIP:
 			// An Elastic IP on an instance replaces that instance's own
@@ -45,7 +44,7 @@ func Measure(platform string, rs []pulumitest.Resource) (Usage, error) {
 			if v, ok := r.Inputs["instance"]; !ok || v.IsNull() {
 				u.PublicIPv4++
 			}
-		case program.GCPInstance:
+		case offline.GCPInstance:
 			err = u.addGCPInstance(r)
 		}
 		if err != nil {
@@ -55,7 +54,7 @@ func Measure(platform string, rs []pulumitest.Resource) (Usage, error) {
 	return u, nil
 }
 
-func (u *Usage) addAWSInstance(r pulumitest.Resource) error {
+func (u *Usage) addAWSInstance(r offline.Resource) error {
 	itype := r.Str("instanceType")
 	if itype == "" {
 		return fmt.Errorf("no instanceType")
@@ -74,7 +73,7 @@ func (u *Usage) addAWSInstance(r pulumitest.Resource) error {
 	return nil
 }
 
-func (u *Usage) addGCPInstance(r pulumitest.Resource) error {
+func (u *Usage) addGCPInstance(r offline.Resource) error {
 	mtype := r.Str("machineType")
 	if mtype == "" {
 		return fmt.Errorf("no machineType")

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/cache"
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 var k250, k251 = strings.Repeat("k", 250), strings.Repeat("k", 251)

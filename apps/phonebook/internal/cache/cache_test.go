@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 func TestKey(t *testing.T) {

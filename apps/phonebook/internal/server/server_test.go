@@ -18,7 +18,7 @@ import (
 	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/contact"
 	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/store"
 	"github.com/cloudlabs/cloudlabs/internal/appkit"
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // phonebook is a server under test on a real loopback listener.

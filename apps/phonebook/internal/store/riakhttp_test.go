@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/contact"
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // riakHTTPEmulator answers the Riak HTTP endpoints RiakHTTP uses:

@@ -14,7 +14,7 @@ import (
 	rpbkv "github.com/basho/riak-go-client/rpb/riak_kv"
 	"github.com/golang/protobuf/proto"
 
-	"github.com/cloudlabs/cloudlabs/internal/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // Riak protocol buffers message codes the emulator speaks.

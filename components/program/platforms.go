@@ -1,0 +1,54 @@
+package program
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cloudlabs/cloudlabs/components/aws"
+	"github.com/cloudlabs/cloudlabs/components/gcp"
+	"github.com/cloudlabs/cloudlabs/components/local"
+	"github.com/cloudlabs/cloudlabs/components/platform"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackconfig"
+)
+
+// newPlatform makes the platform the stack names.
+func newPlatform(ctx *pulumi.Context, cfg stackconfig.Config) (platform.Platform, error) {
+	bySize := map[string]string{}
+	if cfg.RiakSize != "" {
+		bySize["medium"] = cfg.RiakSize
+	}
+	switch cfg.Platform {
+	case "local":
+		return local.New(ctx, local.Settings{StateDir: LocalStateDir()})
+	case "aws":
+		return aws.New(ctx, aws.Settings{
+			InstanceType: cfg.InstanceType, InstanceTypeBySize: bySize, Image: cfg.Image,
+			SSHAllowCIDR: cfg.SSHAllowCIDR, SSHPublicKey: cfg.SSHPublicKey,
+		})
+	case "gcp":
+		// Region and zone are the provider's (gcp:region, gcp:zone).
+		return gcp.New(ctx, gcp.Settings{
+			InstanceType: cfg.InstanceType, InstanceTypeBySize: bySize, Image: cfg.Image,
+			SSHAllowCIDR: cfg.SSHAllowCIDR, SSHPublicKey: cfg.SSHPublicKey,
+		})
+	}
+	return nil, fmt.Errorf("cloudlabs:platform: %q is not one of %v", cfg.Platform, stackconfig.AllPlatforms)
+}
+
+// LocalStateDir is where the local twin keeps its hosts:
+// $CLOUDLABS_STATE_DIR, else $XDG_STATE_HOME/cloudlabs/twin, else
+// ~/.local/state/cloudlabs/twin.
+func LocalStateDir() string {
+	if d := os.Getenv("CLOUDLABS_STATE_DIR"); d != "" {
+		return d
+	}
+	base := os.Getenv("XDG_STATE_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(base, "cloudlabs", "twin")
+}

@@ -1,0 +1,133 @@
+// Package cloudinit renders a role as the #cloud-config user data a cloud
+// machine boots with: packages, a dedicated user, files, verified downloads,
+// systemd units, setup and boot steps.
+package cloudinit
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/templates"
+)
+
+// MaxUserData is EC2's limit on user data; GCE's is larger, so both keep to it.
+const MaxUserData = 16 << 10
+
+// Options are the platform's part of the user data.
+type Options struct {
+	// Platform is "aws" or "gcp": it decides how private artifacts are read.
+	Platform string
+	// SSHKey, when set, is authorized for the image's default user.
+	SSHKey string
+}
+
+type unit struct{ Path, Content string }
+
+// Render returns the user data of a machine running r.
+func Render(r role.Role, o Options) (string, error) {
+	if err := r.Validate(); err != nil {
+		return "", err
+	}
+	fetch, err := templates.Render("fetch.sh.tmpl", struct{ Auth string }{o.Platform})
+	if err != nil {
+		return "", err
+	}
+	var units []unit
+	var start []string
+	for _, s := range r.Services {
+		if s.SystemdUnit != "" {
+			start = append(start, s.SystemdUnit)
+			continue
+		}
+		u, err := Unit(s)
+		if err != nil {
+			return "", err
+		}
+		name := UnitName(s)
+		units = append(units, unit{Path: "/etc/systemd/system/" + name, Content: u})
+		start = append(start, name)
+	}
+	out, err := templates.Render("cloud-config.yaml.tmpl", struct {
+		Role     role.Role
+		Platform string
+		User     string
+		SSHKey   string
+		Fetch    string
+		Units    []unit
+		Start    []string
+	}{r, o.Platform, role.ServiceUser, o.SSHKey, fetch, units, start})
+	if err != nil {
+		return "", fmt.Errorf("render %s user data: %w", r.Name, err)
+	}
+	if len(out) > MaxUserData {
+		return "", fmt.Errorf("render %s user data: %d bytes, over the %d-byte limit of EC2 user data", r.Name, len(out), MaxUserData)
+	}
+	return out, nil
+}
+
+// UnitName is the systemd unit a service runs as.
+func UnitName(s role.Service) string { return "cloudlabs-" + s.Name + ".service" }
+
+// Unit renders the systemd unit of a service.
+func Unit(s role.Service) (string, error) {
+	user := s.User
+	if user == "" {
+		user = role.ServiceUser
+	}
+	words := append([]string{s.Exec}, s.Args...)
+	for i, w := range words {
+		words[i] = systemdWord(w)
+	}
+	return templates.Render("systemd.service.tmpl", struct {
+		Name        string
+		ExecStart   string
+		User        string
+		LimitNOFILE int
+		BindLowPort bool
+	}{s.Name, strings.Join(words, " "), user, s.LimitNOFILE, s.Port > 0 && s.Port < 1024 && user != "root"})
+}
+
+// systemdWord quotes one ExecStart word: systemd splits on spaces, honours
+// C-style double quotes and expands % specifiers.
+func systemdWord(w string) string {
+	w = strings.ReplaceAll(w, "%", "%%")
+	if w == "" || strings.ContainsAny(w, " \t\"'\\;$") {
+		return strconv.Quote(w)
+	}
+	return w
+}
+
+// AddSync makes the machine keep path equal to the object at url after boot,
+// running reload on each change: a systemd service polls it every ten
+// seconds, and a setup step fetches it once before the services start.
+func AddSync(r *role.Role, name, url, path, reload string) error {
+	script, err := templates.Render("sync.sh.tmpl", nil)
+	if err != nil {
+		return err
+	}
+	const bin = "/usr/local/sbin/cloudlabs-sync"
+	if !hasFile(*r, bin) {
+		r.Files = append(r.Files, role.File{Path: bin, Content: script, Mode: "0755"})
+	}
+	r.Setup = append(r.Setup, fmt.Sprintf("%s %s %s %s once", bin, shellWord(url), shellWord(path), shellWord(reload)))
+	r.Services = append(r.Services, role.Service{
+		Name: "sync-" + name, Exec: bin, Args: []string{url, path, reload}, User: "root",
+	})
+	return nil
+}
+
+func hasFile(r role.Role, path string) bool {
+	for _, f := range r.Files {
+		if f.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// shellWord single-quotes s for sh.
+func shellWord(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,172 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+)
+
+// Host is the cloudlabs:local:Host resource: one machine of the local twin.
+type Host struct{}
+
+// HostArgs are the inputs. Role changes update the host in place; a new
+// folder or address replaces it.
+type HostArgs struct {
+	// Name is the machine's name, for messages.
+	Name string `pulumi:"name"`
+	// StateDir is the host's own folder (absolute); role paths lie below it.
+	StateDir string `pulumi:"stateDir"`
+	// Bind is the host's loopback address, such as 127.93.12.7.
+	Bind string `pulumi:"bind"`
+	// Role is the JSON of a role.Role rendered for this host's layout.
+	Role string `pulumi:"role"`
+	// Reloads maps a file path to the service that rereads it on SIGHUP:
+	// a change to that file alone reloads instead of restarting.
+	Reloads map[string]string `pulumi:"reloads,optional"`
+}
+
+// HostState is what the provider records.
+type HostState struct {
+	HostArgs
+	// Address is where the host's services listen (= Bind).
+	Address string `pulumi:"address"`
+	// Dir is the host's folder (= StateDir).
+	Dir string `pulumi:"dir"`
+	// Services maps each running service to its pid.
+	Services map[string]int `pulumi:"services"`
+	// Healthy is true when every service of the role is running.
+	Healthy bool `pulumi:"healthy"`
+}
+
+// Annotate sets the token and documents the resource in the schema.
+func (h *Host) Annotate(a infer.Annotator) {
+	a.SetToken("local", "Host")
+	a.Describe(h, "A machine of the local twin: the role's files in a state folder and its services as processes on a loopback address.")
+}
+
+func hostOf(ctx context.Context, args HostArgs) host {
+	log := p.GetLogger(ctx)
+	return host{name: args.Name, dir: args.StateDir, bind: args.Bind, logf: log.Infof}
+}
+
+func decodeRole(s string) (role.Role, error) {
+	var r role.Role
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return r, fmt.Errorf("role is not the JSON of a role.Role: %w", err)
+	}
+	return r, nil
+}
+
+func (h HostState) done(pids map[string]int, r role.Role) HostState {
+	h.Address, h.Dir, h.Services = h.Bind, h.StateDir, pids
+	h.Healthy = len(pids) == len(r.Services)
+	return h
+}
+
+// Create makes the folder, writes the files, fetches downloads and starts
+// the services, waiting for each to be healthy. A failed create stops what
+// it started, keeping the folder and its logs for a look.
+func (Host) Create(ctx context.Context, req infer.CreateRequest[HostArgs]) (infer.CreateResponse[HostState], error) {
+	st := HostState{HostArgs: req.Inputs, Address: req.Inputs.Bind, Dir: req.Inputs.StateDir}
+	if req.DryRun {
+		return infer.CreateResponse[HostState]{ID: req.Name, Output: st}, nil
+	}
+	r, err := decodeRole(req.Inputs.Role)
+	if err != nil {
+		return infer.CreateResponse[HostState]{}, err
+	}
+	h := hostOf(ctx, req.Inputs)
+	// Leftovers of a host whose state was lost would hold the ports.
+	if err := h.stopAll(); err != nil {
+		return infer.CreateResponse[HostState]{}, fmt.Errorf("host %s: stop leftovers: %w", h.name, err)
+	}
+	pids, err := h.apply(ctx, nil, r, req.Inputs.Reloads)
+	if err != nil {
+		_ = h.stopAll()
+		return infer.CreateResponse[HostState]{}, err
+	}
+	return infer.CreateResponse[HostState]{ID: req.Name, Output: st.done(pids, r)}, nil
+}
+
+// Diff: a new folder or address replaces the host (deleting the old one
+// first, since both may share the folder); anything else updates it in
+// place. Dead services also show as a change, so `up` restarts them.
+func (Host) Diff(ctx context.Context, req infer.DiffRequest[HostArgs, HostState]) (infer.DiffResponse, error) {
+	d := map[string]p.PropertyDiff{}
+	o, n := req.State.HostArgs, req.Inputs
+	if o.StateDir != n.StateDir {
+		d["stateDir"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
+	}
+	if o.Bind != n.Bind {
+		d["bind"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
+	}
+	if o.Name != n.Name {
+		d["name"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	if o.Role != n.Role {
+		d["role"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	if !maps.Equal(o.Reloads, n.Reloads) {
+		d["reloads"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	if len(d) == 0 {
+		if r, err := decodeRole(o.Role); err == nil {
+			h := hostOf(ctx, o)
+			if len(h.pids(r)) != len(r.Services) {
+				d["services"] = p.PropertyDiff{Kind: p.Update}
+			}
+		}
+	}
+	return infer.DiffResponse{HasChanges: len(d) > 0, DetailedDiff: d, DeleteBeforeReplace: true}, nil
+}
+
+// Read reports the services that still run; a host whose folder and
+// processes are all gone is reported deleted.
+func (Host) Read(ctx context.Context, req infer.ReadRequest[HostArgs, HostState]) (infer.ReadResponse[HostArgs, HostState], error) {
+	st := req.State
+	h := hostOf(ctx, st.HostArgs)
+	r, err := decodeRole(st.Role)
+	if err != nil {
+		return infer.ReadResponse[HostArgs, HostState]{}, err
+	}
+	pids := h.pids(r)
+	if !h.exists() && len(pids) == 0 {
+		return infer.ReadResponse[HostArgs, HostState]{}, nil
+	}
+	return infer.ReadResponse[HostArgs, HostState]{ID: req.ID, Inputs: req.Inputs, State: st.done(pids, r)}, nil
+}
+
+// Update rewrites what changed and restarts only the services whose spec
+// or files changed; a reload-only file gets SIGHUP; the rest keep their
+// processes.
+func (Host) Update(ctx context.Context, req infer.UpdateRequest[HostArgs, HostState]) (infer.UpdateResponse[HostState], error) {
+	st := HostState{HostArgs: req.Inputs, Address: req.Inputs.Bind, Dir: req.Inputs.StateDir, Services: req.State.Services, Healthy: req.State.Healthy}
+	if req.DryRun {
+		return infer.UpdateResponse[HostState]{Output: st}, nil
+	}
+	old, err := decodeRole(req.State.Role)
+	if err != nil {
+		return infer.UpdateResponse[HostState]{}, fmt.Errorf("recorded %w", err)
+	}
+	r, err := decodeRole(req.Inputs.Role)
+	if err != nil {
+		return infer.UpdateResponse[HostState]{}, err
+	}
+	pids, err := hostOf(ctx, req.Inputs).apply(ctx, &old, r, req.Inputs.Reloads)
+	if err != nil {
+		return infer.UpdateResponse[HostState]{}, err
+	}
+	return infer.UpdateResponse[HostState]{Output: st.done(pids, r)}, nil
+}
+
+// Delete stops every service (TERM, then KILL after a grace period) and
+// removes the folder.
+func (Host) Delete(ctx context.Context, req infer.DeleteRequest[HostState]) (infer.DeleteResponse, error) {
+	return infer.DeleteResponse{}, hostOf(ctx, req.State.HostArgs).remove()
+}

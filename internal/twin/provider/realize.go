@@ -1,0 +1,340 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/machine/artifact"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/internal/system"
+	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
+)
+
+// stopGrace is how long a service has between SIGTERM and SIGKILL.
+const stopGrace = 5 * time.Second
+
+// healthTimeout bounds the wait for one service to become healthy.
+var healthTimeout = 20 * time.Second
+
+// markerFile marks a folder as a host's, so Delete never removes a folder
+// the provider did not make.
+const markerFile = ".cloudlabs-host"
+
+// host is one local machine: a folder and a loopback address.
+type host struct {
+	name string
+	dir  string
+	bind string
+	logf func(format string, args ...any)
+}
+
+func (h host) pidFile(svc string) string { return filepath.Join(h.dir, "run/cloudlabs", svc+".pid") }
+func (h host) logFile(svc string) string {
+	return filepath.Join(h.dir, "var/log/cloudlabs", svc+".log")
+}
+
+// apply brings the host from old (nil on create) to new: it writes the
+// files and downloads that differ from what is on disk, then stops,
+// restarts, starts and reloads services as planServices decides. It
+// returns the pid of every service.
+func (h host) apply(ctx context.Context, old *role.Role, new role.Role, reloads map[string]string) (map[string]int, error) {
+	if err := h.check(new); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(h.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("host %s: %w", h.name, err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, markerFile), fmt.Appendf(nil, "%s %s\n", h.name, h.bind), 0o644); err != nil {
+		return nil, fmt.Errorf("host %s: %w", h.name, err)
+	}
+	changed, err := h.writeFiles(ctx, old, new)
+	if err != nil {
+		return nil, err
+	}
+	running := func(svc string) bool { return supervise.Alive(h.pidFile(svc)) != 0 }
+	pl := planServices(old, new, changed, reloads, running)
+	for _, name := range append(pl.stop, pl.restart...) {
+		h.logf("stop %s", name)
+		if err := supervise.Stop(h.pidFile(name), stopGrace); err != nil {
+			return nil, fmt.Errorf("host %s: stop %s: %w", h.name, name, err)
+		}
+	}
+	for _, s := range new.Services {
+		if !slices.Contains(pl.start, s.Name) && !slices.Contains(pl.restart, s.Name) {
+			continue
+		}
+		h.logf("start %s", s.Name)
+		if _, err := supervise.Start(ctx, h.spec(s)); err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.name, err)
+		}
+	}
+	for _, name := range pl.reload {
+		h.logf("reload %s", name)
+		if err := supervise.Signal(h.pidFile(name), syscall.SIGHUP); err != nil {
+			return nil, fmt.Errorf("host %s: reload %s: %w", h.name, name, err)
+		}
+	}
+	return h.pids(new), nil
+}
+
+// spec turns a role service into a supervised process of this host.
+func (h host) spec(s role.Service) supervise.Spec {
+	sp := supervise.Spec{
+		Name: s.Name, Exec: s.Exec, Args: s.Args, Dir: h.dir,
+		LogFile: h.logFile(s.Name), PidFile: h.pidFile(s.Name),
+		LimitNOFILE: s.LimitNOFILE, Timeout: healthTimeout,
+	}
+	if s.Port != 0 {
+		sp.Health = supervise.Health{Addr: net.JoinHostPort(h.bind, strconv.Itoa(s.Port)), Path: s.Health}
+	}
+	return sp
+}
+
+// pids lists the running services of r by name.
+func (h host) pids(r role.Role) map[string]int {
+	m := map[string]int{}
+	for _, s := range r.Services {
+		if pid := supervise.Alive(h.pidFile(s.Name)); pid != 0 {
+			m[s.Name] = pid
+		}
+	}
+	return m
+}
+
+// check fails early, before anything changes, on what would fail later.
+func (h host) check(r role.Role) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(h.dir) || filepath.Clean(h.dir) == "/" {
+		return fmt.Errorf("host %s: stateDir %q must be an absolute folder below /", h.name, h.dir)
+	}
+	for _, f := range r.Files {
+		if err := h.inside(f.Path); err != nil {
+			return err
+		}
+	}
+	downloaded := map[string]bool{}
+	for _, d := range r.Downloads {
+		if err := h.inside(d.Path); err != nil {
+			return err
+		}
+		downloaded[d.Path] = true
+	}
+	for _, s := range r.Services {
+		if downloaded[s.Exec] {
+			continue
+		}
+		if st, err := os.Stat(s.Exec); err != nil || st.IsDir() {
+			return fmt.Errorf("%s not found: install it with apt-get install -y %s", s.Exec, packageFor(r, s))
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(h.bind, "0"))
+	if err != nil {
+		return fmt.Errorf("host %s: cannot listen on %s (the local platform needs 127.0.0.0/8 routed to lo): %w", h.name, h.bind, err)
+	}
+	return ln.Close()
+}
+
+// inside refuses paths outside the host folder: the program renders the
+// role with Layout.Root set to it, so anything else is a bug that would
+// write into the real machine's /etc.
+func (h host) inside(p string) error {
+	if !strings.HasPrefix(filepath.Clean(p), filepath.Clean(h.dir)+"/") {
+		return fmt.Errorf("host %s: %s is outside the host folder %s (render the role with the platform's Layout)", h.name, p, h.dir)
+	}
+	return nil
+}
+
+// packageFor names the Debian package that provides a service's binary.
+func packageFor(r role.Role, s role.Service) string {
+	base := filepath.Base(s.Exec)
+	if slices.Contains(r.Packages, base) || len(r.Packages) != 1 {
+		return base
+	}
+	return r.Packages[0]
+}
+
+// writeFiles writes files and downloads whose bytes differ from the disk
+// and removes those the old role had and the new one does not. It returns
+// the paths it touched.
+func (h host) writeFiles(ctx context.Context, old *role.Role, new role.Role) (map[string]bool, error) {
+	changed := map[string]bool{}
+	keep := map[string]bool{}
+	for _, f := range new.Files {
+		keep[f.Path] = true
+		mode, err := parseMode(f.Mode, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("file %s: %w", f.Path, err)
+		}
+		if same(f.Path, []byte(f.Content), mode) {
+			continue
+		}
+		if err := writeAtomic(f.Path, bytes.NewReader([]byte(f.Content)), mode, ""); err != nil {
+			return nil, err
+		}
+		changed[f.Path] = true
+	}
+	for _, d := range new.Downloads {
+		keep[d.Path] = true
+		mode, err := parseMode(d.Mode, 0o755)
+		if err != nil {
+			return nil, fmt.Errorf("download %s: %w", d.Name, err)
+		}
+		if sum, err := artifact.FileSHA256(d.Path); err == nil && sum == d.SHA256 {
+			if st, err := os.Stat(d.Path); err == nil && st.Mode().Perm() == mode {
+				continue
+			}
+		}
+		if err := fetch(ctx, d, mode); err != nil {
+			return nil, err
+		}
+		changed[d.Path] = true
+	}
+	if old != nil {
+		for _, p := range oldPaths(*old) {
+			if keep[p] {
+				continue
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("remove %s: %w", p, err)
+			}
+			changed[p] = true
+		}
+	}
+	return changed, nil
+}
+
+func oldPaths(r role.Role) []string {
+	var ps []string
+	for _, f := range r.Files {
+		ps = append(ps, f.Path)
+	}
+	for _, d := range r.Downloads {
+		ps = append(ps, d.Path)
+	}
+	return ps
+}
+
+// same reports whether path already holds content with mode.
+func same(path string, content []byte, mode os.FileMode) bool {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != mode {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && bytes.Equal(b, content)
+}
+
+// fetch copies a download from a local path, a file:// URL or http(s) and
+// checks its SHA-256 before putting it in place.
+func fetch(ctx context.Context, d role.Download, mode os.FileMode) error {
+	var src io.ReadCloser
+	switch {
+	case strings.HasPrefix(d.URL, "http://"), strings.HasPrefix(d.URL, "https://"):
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.URL, nil)
+		if err != nil {
+			return fmt.Errorf("download %s: %w", d.Name, err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("download %s: %w", d.Name, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return fmt.Errorf("download %s: GET %s: status %d", d.Name, d.URL, resp.StatusCode)
+		}
+		src = resp.Body
+	default:
+		f, err := os.Open(strings.TrimPrefix(d.URL, "file://"))
+		if err != nil {
+			return fmt.Errorf("download %s: %w", d.Name, err)
+		}
+		src = f
+	}
+	defer src.Close()
+	if err := writeAtomic(d.Path, src, mode, d.SHA256); err != nil {
+		return fmt.Errorf("download %s: %w", d.Name, err)
+	}
+	return nil
+}
+
+// writeAtomic writes r to a temporary file beside path, checks its hash
+// when wantSHA is set, and renames it over path: a running binary is
+// replaced, never rewritten in place.
+func writeAtomic(path string, r io.Reader, mode os.FileMode, wantSHA string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return system.WriteAtomic(path, mode, func(w io.Writer) error {
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(w, h), r); err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); wantSHA != "" && !strings.EqualFold(got, wantSHA) {
+			return fmt.Errorf("SHA-256 %s, want %s", got, wantSHA)
+		}
+		return nil
+	})
+}
+
+func parseMode(s string, def os.FileMode) (os.FileMode, error) {
+	if s == "" {
+		return def, nil
+	}
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil {
+		return 0, fmt.Errorf("mode %q is not octal", s)
+	}
+	return os.FileMode(m).Perm(), nil
+}
+
+// stopAll stops every service that has a pid file in the host folder,
+// including ones a lost state no longer names.
+func (h host) stopAll() error {
+	pids, _ := filepath.Glob(filepath.Join(h.dir, "run/cloudlabs", "*.pid"))
+	var errs []error
+	for _, pf := range pids {
+		h.logf("stop %s", strings.TrimSuffix(filepath.Base(pf), ".pid"))
+		errs = append(errs, supervise.Stop(pf, stopGrace))
+	}
+	return errors.Join(errs...)
+}
+
+// remove stops everything and deletes the folder, if it is a host folder.
+func (h host) remove() error {
+	if err := h.stopAll(); err != nil {
+		return fmt.Errorf("host %s: %w", h.name, err)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, markerFile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // never made, or already gone: nothing of ours to remove
+		}
+		return fmt.Errorf("host %s: %w", h.name, err)
+	}
+	if err := os.RemoveAll(h.dir); err != nil {
+		return fmt.Errorf("host %s: remove folder: %w", h.name, err)
+	}
+	return nil
+}
+
+// exists reports whether the host folder is there.
+func (h host) exists() bool {
+	_, err := os.Stat(filepath.Join(h.dir, markerFile))
+	return err == nil
+}

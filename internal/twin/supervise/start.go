@@ -1,0 +1,130 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/system"
+)
+
+// Spec describes one service process.
+type Spec struct {
+	Name string
+	Exec string
+	Args []string
+	// Dir is the working directory.
+	Dir string
+	// Env is the whole environment; nil means DefaultEnv, so a service does
+	// not depend on whoever happened to start it.
+	Env []string
+	// LogFile receives stdout and stderr, appended.
+	LogFile string
+	// PidFile records the process's Identity.
+	PidFile string
+	// LimitNOFILE raises the child's open-file limit (0 leaves it alone).
+	// Without privilege it is capped at the hard limit.
+	LimitNOFILE int
+	// Health says when the service is ready.
+	Health Health
+	// Timeout bounds the wait for health; zero means 20 s.
+	Timeout time.Duration
+}
+
+// DefaultEnv is the environment services get unless Spec.Env says otherwise.
+var DefaultEnv = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"LANG=C.UTF-8",
+}
+
+// rlimitMu serializes the start of services that need their own open-file
+// limit: the limit is set on this process around the fork and restored.
+var rlimitMu sync.Mutex
+
+// Start runs spec in its own session (so it survives this process and can
+// be stopped as a group), records its pid file and waits until it is
+// healthy. On failure the process is killed and the error carries the tail
+// of its log.
+func Start(ctx context.Context, spec Spec) (Identity, error) {
+	if spec.Timeout == 0 {
+		spec.Timeout = 20 * time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(spec.LogFile), 0o755); err != nil {
+		return Identity{}, fmt.Errorf("start %s: log folder: %w", spec.Name, err)
+	}
+	logf, err := os.OpenFile(spec.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	defer logf.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	defer devnull.Close()
+
+	cmd := exec.Command(spec.Exec, spec.Args...)
+	cmd.Dir = spec.Dir
+	cmd.Env = spec.Env
+	if cmd.Env == nil {
+		cmd.Env = DefaultEnv
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	fmt.Fprintf(logf, "--- %s supervise: start %s %q\n", time.Now().Format(time.RFC3339), spec.Exec, spec.Args)
+
+	if err := startWithLimit(cmd, spec.LimitNOFILE); err != nil {
+		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	// The child cannot be reaped before Wait, so its stat is readable here.
+	id := Identity{Pid: cmd.Process.Pid}
+	if st, err := system.ReadProcStat(id.Pid); err == nil {
+		id.StartTime = st.StartTime
+	}
+	// Reap the child if it exits while this process still runs; otherwise
+	// it would linger as a zombie until we exit.
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+
+	if err := writePidFile(spec.PidFile, id); err != nil {
+		_ = syscall.Kill(-id.Pid, syscall.SIGKILL)
+		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	if err := waitHealthy(ctx, spec, exited); err != nil {
+		_ = Stop(spec.PidFile, 2*time.Second)
+		return Identity{}, fmt.Errorf("start %s: %w\n--- last lines of %s:\n%s", spec.Name, err, spec.LogFile, Tail(spec.LogFile, 20))
+	}
+	return id, nil
+}
+
+// startWithLimit starts cmd with RLIMIT_NOFILE raised to n for the child.
+// Go offers no per-child rlimit, so the limit is set on this process around
+// the fork (children inherit it) and put back afterwards.
+func startWithLimit(cmd *exec.Cmd, n int) error {
+	if n <= 0 {
+		return cmd.Start()
+	}
+	rlimitMu.Lock()
+	defer rlimitMu.Unlock()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		return cmd.Start()
+	}
+	want := syscall.Rlimit{Cur: uint64(n), Max: max(uint64(n), old.Max)}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		// Unprivileged: the hard limit cannot rise; get as close as allowed.
+		want = syscall.Rlimit{Cur: min(uint64(n), old.Max), Max: old.Max}
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want)
+	}
+	err := cmd.Start()
+	if rerr := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); rerr != nil && err == nil {
+		err = errors.Join(err, fmt.Errorf("restore open-file limit: %w", rerr))
+	}
+	return err
+}

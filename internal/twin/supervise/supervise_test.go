@@ -1,0 +1,258 @@
+package supervise
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
+)
+
+// spec builds a Spec whose files live in a fresh folder.
+func spec(t *testing.T, name, exec string, args ...string) Spec {
+	t.Helper()
+	dir := t.TempDir()
+	s := Spec{
+		Name: name, Exec: exec, Args: args, Dir: dir,
+		LogFile: filepath.Join(dir, name+".log"),
+		PidFile: filepath.Join(dir, name+".pid"),
+		Timeout: 10 * time.Second,
+	}
+	t.Cleanup(func() { _ = Stop(s.PidFile, time.Second) })
+	return s
+}
+
+func sh(t *testing.T, name, script string) Spec {
+	t.Helper()
+	return spec(t, name, "/bin/sh", "-c", script)
+}
+
+func TestStartHealthyThenStop(t *testing.T) {
+	memcached := testkit.Binary(t, "memcached", "memcached")
+	python := testkit.Binary(t, "python3", "python3")
+	tests := []struct {
+		name   string
+		make   func(addr string, port int) Spec
+		health string
+	}{
+		{"tcp check on memcached", func(addr string, port int) Spec {
+			args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0"}
+			if os.Geteuid() == 0 {
+				args = append(args, "-u", "nobody")
+			}
+			return spec(t, "memcached", memcached, args...)
+		}, ""},
+		{"http check on python http.server", func(addr string, port int) Spec {
+			return spec(t, "web", python, "-m", "http.server", "--bind", "127.0.0.1", strconv.Itoa(port))
+		}, "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			port := testkit.FreePort(t)
+			addr := fmt.Sprintf("127.0.0.1:%d", port)
+			s := tt.make(addr, port)
+			s.Health = Health{Addr: addr, Path: tt.health}
+			id, err := Start(context.Background(), s)
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			if got := Alive(s.PidFile); got != id.Pid {
+				t.Fatalf("Alive = %d, want %d", got, id.Pid)
+			}
+			if !testkit.Listening(addr) {
+				t.Fatalf("%s not listening after a healthy start", addr)
+			}
+			if err := Stop(s.PidFile, 5*time.Second); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			if got := Alive(s.PidFile); got != 0 {
+				t.Fatalf("Alive after Stop = %d, want 0", got)
+			}
+			// Stop's promise is about processes; the kernel frees their
+			// listening socket as they exit, which a dial may still race.
+			testkit.WaitClosed(t, addr, 5*time.Second)
+			if len(sessionMembers(id.Pid)) != 0 {
+				t.Fatalf("session %d still has members after Stop", id.Pid)
+			}
+		})
+	}
+}
+
+func TestStartFailureKillsAndReportsLog(t *testing.T) {
+	tests := []struct {
+		name    string
+		script  string
+		health  func(t *testing.T) Health
+		timeout time.Duration
+		want    []string
+	}{
+		{"exits during startup", "echo boom-marker >&2; exit 3",
+			func(t *testing.T) Health { return Health{Addr: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))} },
+			10 * time.Second, []string{"exited during startup", "boom-marker"}},
+		{"never healthy", "echo waiting-marker; exec sleep 300",
+			func(t *testing.T) Health { return Health{Addr: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))} },
+			time.Second, []string{"not healthy within", "waiting-marker"}},
+		{"missing executable", "", func(*testing.T) Health { return Health{} }, time.Second, []string{"no such file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sh(t, "svc", tt.script)
+			if tt.script == "" {
+				s.Exec = filepath.Join(t.TempDir(), "nope")
+			}
+			s.Health, s.Timeout = tt.health(t), tt.timeout
+			_, err := Start(context.Background(), s)
+			if err == nil {
+				t.Fatal("Start succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if pid := Alive(s.PidFile); pid != 0 {
+				t.Errorf("process %d left running after a failed start", pid)
+			}
+		})
+	}
+}
+
+func TestStopEscalatesAndCatchesOrphans(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		before func(t *testing.T, id Identity)
+	}{
+		// sh passes an ignored TERM on to its children: only KILL ends them.
+		{"ignores SIGTERM", `trap "" TERM; sleep 300 & sleep 300 & wait`, nil},
+		// The leader dies first; its background child stays in the session.
+		{"orphaned worker", `sleep 300 & wait`, func(t *testing.T, id Identity) {
+			testkit.Eventually(t, "worker start", 10*time.Second, func() bool { return len(sessionMembers(id.Pid)) >= 2 })
+			if err := syscall.Kill(id.Pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			testkit.Eventually(t, "leader exit", 10*time.Second, func() bool { return !id.running() })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sh(t, "svc", tt.script)
+			id, err := Start(context.Background(), s)
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			if tt.before != nil {
+				tt.before(t, id)
+			}
+			if len(sessionMembers(id.Pid)) == 0 {
+				t.Fatal("nothing running before Stop")
+			}
+			if err := Stop(s.PidFile, 300*time.Millisecond); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			if m := sessionMembers(id.Pid); len(m) != 0 {
+				t.Fatalf("left running after Stop: %v", m)
+			}
+			if _, err := os.Stat(s.PidFile); !os.IsNotExist(err) {
+				t.Fatalf("pid file left behind: %v", err)
+			}
+		})
+	}
+}
+
+func TestRecycledPidIsNeverSignalled(t *testing.T) {
+	// A pid file naming this very test process with another start time is
+	// what a recycled pid looks like.
+	pidFile := filepath.Join(t.TempDir(), "old.pid")
+	if err := writePidFile(pidFile, Identity{Pid: os.Getpid(), StartTime: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := Alive(pidFile); got != 0 {
+		t.Fatalf("Alive = %d, want 0 for a recycled pid", got)
+	}
+	if err := Signal(pidFile, syscall.SIGTERM); err == nil {
+		t.Fatal("Signal to a recycled pid succeeded")
+	}
+	if err := Stop(pidFile, time.Second); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	// Still here: nothing was sent to us.
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Fatalf("pid file of a gone service left behind: %v", err)
+	}
+}
+
+func TestLimitNOFILE(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit int
+	}{
+		{"raised", 4096},
+		{"lowered", 512},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "limit")
+			s := sh(t, "svc", "ulimit -n > "+out+"; exec sleep 300")
+			s.LimitNOFILE = tt.limit
+			if _, err := Start(context.Background(), s); err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			var got string
+			testkit.Eventually(t, "limit written", 10*time.Second, func() bool {
+				b, _ := os.ReadFile(out)
+				got = strings.TrimSpace(string(b))
+				return got != ""
+			})
+			if got != strconv.Itoa(tt.limit) {
+				t.Fatalf("child open-file limit %s, want %d", got, tt.limit)
+			}
+		})
+	}
+}
+
+func TestSignalReloads(t *testing.T) {
+	s := sh(t, "svc", `trap "echo got-hup" HUP; while :; do sleep 0.05; done`)
+	if _, err := Start(context.Background(), s); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if err := Signal(s.PidFile, syscall.SIGHUP); err != nil {
+		t.Fatalf("Signal: %v", err)
+	}
+	testkit.Eventually(t, "HUP handled", 10*time.Second, func() bool { return strings.Contains(Tail(s.LogFile, 5), "got-hup") })
+	if Alive(s.PidFile) == 0 {
+		t.Fatal("service died on HUP")
+	}
+}
+
+func TestTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	var b strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		n    int
+		want string
+	}{
+		{"last two", 2, "line 28\nline 29"},
+		{"more than the file", 100, strings.TrimRight(b.String(), "\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Tail(path, tt.n); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
