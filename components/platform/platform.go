@@ -57,6 +57,10 @@ type MachineArgs struct {
 	// (the load balancer's upstream list): the platform delivers new content
 	// to the running machine and runs Reload.
 	Dynamic []DynamicFile
+	// Secrets are the values of the role's SecretFiles, by name: Pulumi
+	// secrets the platform puts in its secret store, readable by this
+	// machine alone.
+	Secrets map[string]pulumi.StringOutput
 }
 
 // DynamicFile is a file whose content follows an output after boot.

@@ -32,6 +32,26 @@ type Role struct {
 	// Boot runs once, as root, after services started (cloud platforms only):
 	// joins that need the service up, such as a Riak cluster join.
 	Boot []string `json:"boot,omitempty"`
+	// Secrets are files whose content is a stack secret (the Riak cookie,
+	// an admin token). The platform delivers them before services start
+	// from its secret store, read with the machine's own identity (SSM
+	// Parameter Store, Secret Manager; a private file on the twin), never
+	// through user data. MachineArgs.Secrets carries the values.
+	Secrets []SecretFile `json:"secrets,omitempty"`
+	// Data are folders holding the machine's durable data (a database).
+	// They survive what replaces the machine, as a cloud's stateful disk
+	// does; only destroy deletes them, and says so.
+	Data []string `json:"data,omitempty"`
+}
+
+// SecretFile is where a stack secret lands on the machine.
+type SecretFile struct {
+	// Name is the secret's name, unique in the stack ("riak-cookie"):
+	// the key of MachineArgs.Secrets.
+	Name  string `json:"name"`
+	Path  string `json:"path"`
+	Mode  string `json:"mode"` // octal, such as "0600"
+	Owner string `json:"owner,omitempty"`
 }
 
 // Download is a file fetched from URL and verified against SHA256.
