@@ -27,6 +27,9 @@ type API struct {
 	Requests *window.Window // per-second samples of Stats().Requests()
 	Started  time.Time
 	Logger   *slog.Logger
+	// Token authorizes writes (PUT /config, POST /clear) sent as
+	// "Authorization: Bearer <token>". Empty refuses every write.
+	Token string
 	// OnConfig, if set, runs after a successful config change (the node
 	// uses it to move the Go memory limit along with the capacity).
 	OnConfig func(capacity int64, policy cache.Policy)
@@ -70,8 +73,8 @@ func (a *API) Handler(m *appkit.Metrics) http.Handler {
 	}
 	route("GET /stats", "stats", a.stats)
 	route("GET /config", "config", a.getConfig)
-	route("PUT /config", "config", a.putConfig)
-	route("POST /clear", "clear", a.clear)
+	route("PUT /config", "config", a.guardWrite(a.putConfig))
+	route("POST /clear", "clear", a.guardWrite(a.clear))
 	route("GET /healthz", "healthz", appkit.Healthz)
 	mux.Handle("GET /metrics", m.Handler())
 	return mux
@@ -112,6 +115,10 @@ func (a *API) getConfig(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *API) putConfig(w http.ResponseWriter, r *http.Request) {
+	if msg := requireJSON(r); msg != "" {
+		appkit.WriteError(w, http.StatusUnsupportedMediaType, msg)
+		return
+	}
 	capacity, policy, err := a.parseConfig(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		appkit.WriteError(w, http.StatusBadRequest, err.Error())
@@ -140,6 +147,9 @@ func (a *API) parseConfig(body io.Reader) (int64, cache.Policy, error) {
 		return 0, 0, fmt.Errorf("body: want JSON {\"capacity_bytes\": <bytes>, \"policy\": %q}: %v",
 			strings.Join(cache.PolicyNames(), "|"), err)
 	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return 0, 0, errors.New("body: want exactly one JSON object, found more after it")
+	}
 	capacity, policy := a.Store.Capacity(), a.Store.Policy()
 	if c.CapacityBytes == nil && c.Capacity == nil && c.Policy == nil {
 		return 0, 0, errors.New("body: set at least one of capacity_bytes, capacity, policy")
@@ -148,9 +158,6 @@ func (a *API) parseConfig(body io.Reader) (int64, cache.Policy, error) {
 		return 0, 0, errors.New("body: set capacity_bytes or capacity, not both")
 	}
 	if c.CapacityBytes != nil {
-		if *c.CapacityBytes < 0 {
-			return 0, 0, fmt.Errorf("capacity_bytes %d: must not be negative", *c.CapacityBytes)
-		}
 		capacity = *c.CapacityBytes
 	}
 	if c.Capacity != nil {
@@ -159,6 +166,13 @@ func (a *API) parseConfig(body io.Reader) (int64, cache.Policy, error) {
 			return 0, 0, fmt.Errorf("capacity: %w", err)
 		}
 		capacity = n
+	}
+	if capacity < 0 || capacity > cache.MaxCapacity {
+		field := fmt.Sprintf("capacity_bytes %d", capacity)
+		if c.Capacity != nil {
+			field = fmt.Sprintf("capacity %q", *c.Capacity)
+		}
+		return 0, 0, fmt.Errorf("%s: want 0 to %d bytes (%s)", field, cache.MaxCapacity, cache.FormatSize(cache.MaxCapacity))
 	}
 	if c.Policy != nil {
 		p, err := cache.ParsePolicy(*c.Policy)

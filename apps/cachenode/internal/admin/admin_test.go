@@ -15,21 +15,43 @@ import (
 	"github.com/cloudlabs/cloudlabs/internal/appkit"
 )
 
+// testToken is the write token of every test API made by newAPI.
+const testToken = "s3cret-token"
+
 func newAPI(t *testing.T) (*httptest.Server, *cache.Store) {
+	t.Helper()
+	return newAPIWithToken(t, testToken)
+}
+
+func newAPIWithToken(t *testing.T, token string) (*httptest.Server, *cache.Store) {
 	t.Helper()
 	st := cache.New(cache.Config{Capacity: 1 << 20})
 	w := window.New(60)
-	api := &API{Store: st, Requests: w, Started: time.Now()}
+	api := &API{Store: st, Requests: w, Started: time.Now(), Token: token}
 	srv := httptest.NewServer(api.Handler(appkit.NewMetrics("cachenode")))
 	t.Cleanup(srv.Close)
 	return srv, st
 }
 
+// do sends an authorized request, as the pool manager would: the bearer
+// token and, with a body, Content-Type application/json.
 func do(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	h := http.Header{"Authorization": {"Bearer " + testToken}}
+	if body != "" {
+		h.Set("Content-Type", "application/json")
+	}
+	return doWith(t, method, url, body, h)
+}
+
+func doWith(t *testing.T, method, url, body string, h http.Header) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -85,7 +107,13 @@ func TestPutConfig(t *testing.T) {
 		{"capacity bytes", `{"capacity_bytes":2048}`, 200, `"capacity_bytes":2048`, 2048, "lru"},
 		{"capacity with units and lfu", `{"capacity":"2MB","policy":"LFU"}`, 200, `"capacity":"2MB"`, 2 << 20, "lfu"},
 		{"bad policy names the allowed ones", `{"policy":"fifo"}`, 400, "lru, random, lfu", 1 << 20, "lru"},
-		{"negative capacity", `{"capacity_bytes":-5}`, 400, "must not be negative", 1 << 20, "lru"},
+		{"negative capacity", `{"capacity_bytes":-5}`, 400, "want 0 to 1099511627776 bytes (1024GB)", 1 << 20, "lru"},
+		{"capacity beyond int64", `{"capacity_bytes":9223372036854775808}`, 400, "want JSON", 1 << 20, "lru"},
+		{"max int64 capacity names the maximum", `{"capacity_bytes":9223372036854775807}`, 400, "capacity_bytes 9223372036854775807: want 0 to 1099511627776 bytes (1024GB)", 1 << 20, "lru"},
+		{"capacity just over the maximum", `{"capacity_bytes":1099511627777}`, 400, "want 0 to 1099511627776", 1 << 20, "lru"},
+		{"capacity at the maximum", `{"capacity_bytes":1099511627776}`, 200, `"capacity":"1024GB"`, 1 << 40, "lru"},
+		{"capacity with units over the maximum", `{"capacity":"2048GB"}`, 400, `capacity \"2048GB\": want 0 to`, 1 << 20, "lru"},
+		{"trailing data", `{"policy":"lfu"} {"policy":"random"}`, 400, "exactly one JSON object", 1 << 20, "lru"},
 		{"bad units", `{"capacity":"12XB"}`, 400, "unit", 1 << 20, "lru"},
 		{"unknown field", `{"size":1}`, 400, "capacity_bytes", 1 << 20, "lru"},
 		{"empty object", `{}`, 400, "at least one", 1 << 20, "lru"},

@@ -1,7 +1,7 @@
 package cache
 
 import (
-	"errors"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -36,8 +36,13 @@ type Store struct {
 	flushTimer *time.Timer
 }
 
-// ErrCapacity is returned by SetCapacity for a negative capacity.
-var ErrCapacity = errors.New("capacity must not be negative")
+// MaxCapacity is the largest byte budget accepted: 1 TB, more memory than
+// any machine the labs run on, and far enough below 2^63 that every sum
+// and ratio derived from it (the Go memory limit) stays exact.
+const MaxCapacity int64 = 1 << 40
+
+// ErrCapacity is returned by SetCapacity for a capacity outside 0 to MaxCapacity.
+var ErrCapacity = fmt.Errorf("capacity must be 0 to %d bytes (%s)", MaxCapacity, FormatSize(MaxCapacity))
 
 // New makes a Store from cfg.
 func New(cfg Config) *Store {
@@ -192,7 +197,7 @@ func (s *Store) SetPolicy(p Policy) { s.policy.Store(int32(p)) }
 // SetCapacity changes the byte budget; shrinking evicts at once until the
 // stored bytes fit.
 func (s *Store) SetCapacity(n int64) error {
-	if n < 0 {
+	if n < 0 || n > MaxCapacity {
 		return ErrCapacity
 	}
 	s.capacity.Store(n)
