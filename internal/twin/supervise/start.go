@@ -82,10 +82,13 @@ func Start(ctx context.Context, spec Spec) (Identity, error) {
 	if err := startWithLimit(cmd, spec.LimitNOFILE); err != nil {
 		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	// The child cannot be reaped before Wait, so its stat is readable here.
+	// The child cannot be reaped before Wait, so its stat is readable here
+	// and its pid cannot be recycled yet: killing it by pid is safe.
 	id := Identity{Pid: cmd.Process.Pid}
-	if st, err := system.ReadProcStat(id.Pid); err == nil {
-		id.StartTime = st.StartTime
+	if id.StartTime, err = startTime(id.Pid); err != nil {
+		_ = syscall.Kill(-id.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	// Reap the child if it exits while this process still runs; otherwise
 	// it would linger as a zombie until we exit.
@@ -101,6 +104,30 @@ func Start(ctx context.Context, spec Spec) (Identity, error) {
 		return Identity{}, fmt.Errorf("start %s: %w\n--- last lines of %s:\n%s", spec.Name, err, spec.LogFile, Tail(spec.LogFile, 20))
 	}
 	return id, nil
+}
+
+// startTimeOf reads a process's start time; tests replace it to fail.
+var startTimeOf = func(pid int) (uint64, error) {
+	st, err := system.ReadProcStat(pid)
+	return st.StartTime, err
+}
+
+// startTime reads the child's start time, retrying a failed read a few
+// times. Without it the pid file could not tell the service from a later
+// process of the same pid, and Stop would leave the service running, so a
+// start whose identity stays unreadable fails instead.
+func startTime(pid int) (uint64, error) {
+	var err error
+	for range 3 {
+		var t uint64
+		if t, err = startTimeOf(pid); err == nil && t != 0 {
+			return t, nil
+		}
+		if err == nil {
+			err = errors.New("start time 0")
+		}
+	}
+	return 0, fmt.Errorf("read start time of pid %d: %w", pid, err)
 }
 
 // startWithLimit starts cmd with RLIMIT_NOFILE raised to n for the child.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudlabs/cloudlabs/internal/system"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
@@ -127,12 +128,16 @@ func TestStopEscalatesAndCatchesOrphans(t *testing.T) {
 	tests := []struct {
 		name   string
 		script string
-		before func(t *testing.T, id Identity)
+		// trapped is what the script prints once its TERM trap ran: the
+		// proof that TERM reached the trap, not a shell still starting.
+		trapped string
+		before  func(t *testing.T, id Identity)
 	}{
-		// sh passes an ignored TERM on to its children: only KILL ends them.
-		{"ignores SIGTERM", `trap "" TERM; sleep 300 & sleep 300 & wait`, nil},
+		// The trap outlives TERM (its sleep dies, the loop goes on): only
+		// KILL ends the shell.
+		{"ignores SIGTERM", `trap "echo got-term" TERM; touch "$READY"; while :; do sleep 0.05; done`, "got-term", nil},
 		// The leader dies first; its background child stays in the session.
-		{"orphaned worker", `sleep 300 & wait`, func(t *testing.T, id Identity) {
+		{"orphaned worker", `sleep 300 & touch "$READY"; wait`, "", func(t *testing.T, id Identity) {
 			testkit.Eventually(t, "worker start", 10*time.Second, func() bool { return len(sessionMembers(id.Pid)) >= 2 })
 			if err := syscall.Kill(id.Pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -143,10 +148,12 @@ func TestStopEscalatesAndCatchesOrphans(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := sh(t, "svc", tt.script)
+			ready := withReady(t, &s)
 			id, err := Start(context.Background(), s)
 			if err != nil {
 				t.Fatalf("Start: %v", err)
 			}
+			waitReady(t, ready)
 			if tt.before != nil {
 				tt.before(t, id)
 			}
@@ -162,6 +169,82 @@ func TestStopEscalatesAndCatchesOrphans(t *testing.T) {
 			if _, err := os.Stat(s.PidFile); !os.IsNotExist(err) {
 				t.Fatalf("pid file left behind: %v", err)
 			}
+			if tt.trapped != "" && !strings.Contains(Tail(s.LogFile, 20), tt.trapped) {
+				t.Fatalf("the TERM trap never ran (no %q in the log): TERM beat the trap, so this did not test escalation\n%s", tt.trapped, Tail(s.LogFile, 20))
+			}
+		})
+	}
+}
+
+// withReady gives the script $READY, a file it creates once its traps are
+// installed, and returns its path.
+func withReady(t *testing.T, s *Spec) string {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "ready")
+	s.Env = append(append([]string(nil), DefaultEnv...), "READY="+ready)
+	return ready
+}
+
+// waitReady waits (bounded) for the script's ready marker: signalling
+// before it would race the shell's trap.
+func waitReady(t *testing.T, ready string) {
+	t.Helper()
+	testkit.Eventually(t, "script ready", 10*time.Second, func() bool { _, err := os.Stat(ready); return err == nil })
+}
+
+func TestStartTimeUnreadable(t *testing.T) {
+	tests := []struct {
+		name     string
+		failures int // reads that fail before one succeeds
+		wantErr  bool
+	}{
+		{"transient failure is retried", 1, false},
+		{"persistent failure fails the start", 1000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			failed, child := 0, 0
+			startTimeOf = func(pid int) (uint64, error) {
+				child = pid
+				if failed < tt.failures {
+					failed++
+					return 0, fmt.Errorf("injected /proc/%d/stat failure", pid)
+				}
+				st, err := system.ReadProcStat(pid)
+				return st.StartTime, err
+			}
+			t.Cleanup(func() {
+				startTimeOf = func(pid int) (uint64, error) {
+					st, err := system.ReadProcStat(pid)
+					return st.StartTime, err
+				}
+			})
+			s := sh(t, "svc", `exec sleep 300`)
+			id, err := Start(context.Background(), s)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "start time") {
+					t.Fatalf("Start error %v, want one about the start time", err)
+				}
+				if child == 0 {
+					t.Fatal("no start time was read: the failure was never injected")
+				}
+				// A failed start must not leave the child behind.
+				testkit.Eventually(t, fmt.Sprintf("child %d gone after a failed start", child), 10*time.Second, func() bool { return testkit.ProcessGone(child) })
+				if got, ok, _ := ReadPidFile(s.PidFile); ok {
+					t.Fatalf("pid file %+v written for a service of unknown identity", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			if Alive(s.PidFile) != id.Pid {
+				t.Fatalf("Alive(%s) = %d, want %d: the pid file does not identify the service", s.PidFile, Alive(s.PidFile), id.Pid)
+			}
+			if err := Stop(s.PidFile, time.Second); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			testkit.Eventually(t, fmt.Sprintf("pid %d gone after Stop", id.Pid), 10*time.Second, func() bool { return testkit.ProcessGone(id.Pid) })
 		})
 	}
 }
@@ -218,10 +301,12 @@ func TestLimitNOFILE(t *testing.T) {
 }
 
 func TestSignalReloads(t *testing.T) {
-	s := sh(t, "svc", `trap "echo got-hup" HUP; while :; do sleep 0.05; done`)
+	s := sh(t, "svc", `trap "echo got-hup" HUP; touch "$READY"; while :; do sleep 0.05; done`)
+	ready := withReady(t, &s)
 	if _, err := Start(context.Background(), s); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+	waitReady(t, ready)
 	if err := Signal(s.PidFile, syscall.SIGHUP); err != nil {
 		t.Fatalf("Signal: %v", err)
 	}
