@@ -25,25 +25,45 @@ need_packages() {
   # The twin runs nginx and memcached itself, on its own addresses; the
   # services these packages start (nginx on every address's port 80) would
   # only stand in its way.
+  # No service is left enabled that the user did not ask for.
   for p in "${missing[@]}"; do
-    case $p in nginx | memcached)
-      if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$p" 2>/dev/null; then
-        $sudo systemctl disable --now "$p" >&2 && log "stopped the $p service the package started: the twin runs its own"
+    case $p in
+    nginx | memcached)
+      if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet "$p" 2>/dev/null; then
+        $sudo systemctl disable --now "$p" >&2 && log "stopped and disabled the $p service the package started: the twin runs its own"
       fi
+      ;;
+    cloud-init)
+      # Only its schema checker is used; this machine is not to be
+      # reconfigured by cloud-init at its next boot (cloud-init's own switch).
+      $sudo mkdir -p /etc/cloud && $sudo touch /etc/cloud/cloud-init.disabled &&
+        log "disabled cloud-init at boot (/etc/cloud/cloud-init.disabled): only its schema checker is used"
       ;;
     esac
   done
 }
 
+# need_go fails unless the Go on PATH is at least the version go.mod
+# names (an older one would try to download a toolchain, which fails
+# offline).
 need_go() {
-  command -v go >/dev/null 2>&1 || die "Go 1.26 or newer is required: https://go.dev/dl/"
+  local want have
+  want=$(awk '$1 == "go" {print $2; exit}' go.mod)
+  command -v go >/dev/null 2>&1 || die "Go $want or newer is required: https://go.dev/dl/"
+  have=$(GOTOOLCHAIN=local go env GOVERSION)
+  have=${have#go}
+  if [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n 1)" != "$want" ]; then
+    die "Go $want or newer is required (go.mod), this machine has $have: https://go.dev/dl/"
+  fi
 }
 
 # Packages the apps and the local twin run, and the ones the tests add.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
 # shellcheck disable=SC2034
-TEST_PACKAGES=(cloud-init openssh-client openssh-server wrk apache2-utils python3-flask shellcheck)
+# Only what tests run: cloud-init (its schema checker), shellcheck, python3
+# (a test's stand-in service). The benchmarks install their own tools.
+TEST_PACKAGES=(cloud-init shellcheck python3)
 
 # --- benchmarks: the pieces every scripts/bench-*.sh shares ---
 

@@ -35,7 +35,7 @@ var tools = map[string]struct {
 	install string
 }{
 	"pulumi":     {[]string{"pulumi-v" + PulumiVersion + "/bin", "pulumi-v*/bin", "bin"}, "scripts/install-pulumi.sh (the README's two commands run it)"},
-	"actionlint": {[]string{"bin"}, "scripts/install-actionlint.sh (the README's test command runs it)"},
+	"actionlint": {[]string{"bin"}, "scripts/install-go-tools.sh (the README's test command runs it)"},
 }
 
 // Tool finds a tool the project installs: on PATH first, else where its

@@ -12,10 +12,10 @@ import (
 )
 
 // installLine is how to get the pinned actionlint (scripts/test.sh runs it).
-const installLine = `PATH="$(scripts/install-actionlint.sh | tail -n 1):$PATH"`
+const installLine = `PATH="$(scripts/install-go-tools.sh | tail -n 1):$PATH"`
 
 // actionlint finds the linter on PATH, else where
-// scripts/install-actionlint.sh puts it, and fails with the install line.
+// scripts/install-go-tools.sh puts it, and fails with the install line.
 func actionlint(t *testing.T) string {
 	t.Helper()
 	p, err := system.Tool("actionlint")
