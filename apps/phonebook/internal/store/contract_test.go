@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/contact"
@@ -88,11 +89,42 @@ func uniqueBucket(t *testing.T) string {
 	return "phonebook-test-" + hex.EncodeToString(b)
 }
 
-// realRiak returns the node list in env, or skips with a message naming it.
+// realRiak returns the node list in env, or skips naming exactly the
+// variable to set and its form.
 func realRiak(t *testing.T, env string) string {
-	v := os.Getenv(env)
-	if v == "" {
-		t.Skipf("no real Riak: set %s=host:port[,host:port] to run this against one", env)
+	t.Helper()
+	nodes, skip := realRiakNodes(env)
+	if skip != "" {
+		t.Skip(skip)
 	}
-	return v
+	return nodes
+}
+
+// realRiakPorts is each variable's Riak port, for the skip message.
+var realRiakPorts = map[string]string{"CLOUDLABS_RIAK_PBC": "8087", "CLOUDLABS_RIAK_HTTP": "8098"}
+
+// realRiakNodes reads env; without nodes it returns the skip message.
+func realRiakNodes(env string) (nodes, skip string) {
+	nodes = strings.TrimSpace(os.Getenv(env))
+	if nodes != "" {
+		return nodes, ""
+	}
+	port := realRiakPorts[env]
+	return "", fmt.Sprintf("no real Riak: set %s=host:%s[,host:%s...] to run this contract test against one "+
+		"(a fresh bucket phonebook-test-<random> per run; listing needs the leveldb or leveled backend)", env, port, port)
+}
+
+// TestRealRiakSkipNamesTheVariable keeps the skip of the real-Riak tests
+// actionable: the message names the variable to set and its form.
+func TestRealRiakSkipNamesTheVariable(t *testing.T) {
+	for env, port := range realRiakPorts {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "")
+			nodes, skip := realRiakNodes(env)
+			want := env + "=host:" + port
+			if nodes != "" || !strings.Contains(skip, want) {
+				t.Fatalf("with %s unset: nodes %q, skip %q; want no nodes and a skip naming %q", env, nodes, skip, want)
+			}
+		})
+	}
 }
