@@ -1,6 +1,7 @@
 // Package offline runs Pulumi programs against recording mocks: no CLI,
-// no plugins, no credentials. Tests assert on the recorded inputs of every
-// resource, children of components included, after the program returns.
+// no plugins, no credentials. Tests assert on the recorded inputs and
+// lifecycle options of every resource, children of components included,
+// after the program returns.
 package offline
 
 import (
@@ -27,6 +28,56 @@ type Resource struct {
 	Type   string // "aws:ec2/instance:Instance"
 	Name   string
 	Inputs resource.PropertyMap
+	// Options are the resource options the engine would have received.
+	Options Options
+}
+
+// Options are the lifecycle options of a registered resource, read from
+// the register request the SDK sends the engine (after it merged the
+// options given to the constructor with what the resource inherits from
+// its parent), so tests see what a real `up` would act on.
+type Options struct {
+	IgnoreChanges       []string // property paths a later update ignores
+	ReplaceOnChanges    []string // property paths whose change replaces the resource
+	DeleteBeforeReplace bool
+	Protect             bool
+	RetainOnDelete      bool
+	Parent              string // the parent's URN ("" for the stack's direct children)
+}
+
+// Ignores reports whether a change to the property path would be ignored:
+// path itself, one of its parents ("metadata" covers "metadata.user-data")
+// or "*" is among the ignored paths.
+func (o Options) Ignores(path string) bool { return covers(o.IgnoreChanges, path) }
+
+// Replaces reports whether a change to the property path replaces the
+// resource, by the same rule as Ignores.
+func (o Options) Replaces(path string) bool { return covers(o.ReplaceOnChanges, path) }
+
+func covers(paths []string, path string) bool {
+	for _, p := range paths {
+		if p == "*" || p == path || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// optionsOf reads the options from a register request; a read of an
+// existing resource has none.
+func optionsOf(args pulumi.MockResourceArgs) Options {
+	rpc := args.RegisterRPC
+	if rpc == nil {
+		return Options{}
+	}
+	return Options{
+		IgnoreChanges:       slices.Clone(rpc.GetIgnoreChanges()),
+		ReplaceOnChanges:    slices.Clone(rpc.GetReplaceOnChanges()),
+		DeleteBeforeReplace: rpc.GetDeleteBeforeReplace(),
+		Protect:             rpc.GetProtect(),
+		RetainOnDelete:      rpc.GetRetainOnDelete(),
+		Parent:              rpc.GetParent(),
+	}
 }
 
 // Str returns a string input ("" when absent or not a string). Secret
@@ -71,7 +122,7 @@ var DefaultCalls = map[string]resource.PropertyMap{
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.resources = append(m.resources, Resource{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Copy()})
+	m.resources = append(m.resources, Resource{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Copy(), Options: optionsOf(args)})
 	state := args.Inputs.Copy()
 	// Addresses follow from the name, not the order of registration
 	// (which varies run to run), so two runs of a program compare equal.
