@@ -5,6 +5,8 @@ package cloudinit
 
 import (
 	"fmt"
+	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -21,7 +23,20 @@ type Options struct {
 	Platform string
 	// SSHKey, when set, is authorized for the image's default user.
 	SSHKey string
+	// SecretIDs locate the role's SecretFiles in the platform's secret
+	// store, by secret name: SSM parameter names on aws, Secret Manager
+	// secret ids on gcp. Only these names reach the user data, never a value.
+	SecretIDs map[string]string
+	// Region is the AWS region whose Parameter Store holds the secrets.
+	Region string
 }
+
+// SecretTool is the boot step that reads a secret from the platform's store
+// and writes its file (templates/secret.sh.tmpl).
+const SecretTool = "/usr/local/sbin/cloudlabs-secret"
+
+// secretStep is one SecretFile as the boot step installs it.
+type secretStep struct{ ID, Path, Mode, Owner string }
 
 type unit struct{ Path, Content string }
 
@@ -33,6 +48,10 @@ func Render(r role.Role, o Options) (string, error) {
 	fetch, err := templates.Render("fetch.sh.tmpl", struct{ Auth string }{o.Platform})
 	if err != nil {
 		return "", err
+	}
+	secrets, secretTool, err := secretSteps(r, o)
+	if err != nil {
+		return "", fmt.Errorf("render %s user data: %w", r.Name, err)
 	}
 	var units []unit
 	var start []string
@@ -57,7 +76,10 @@ func Render(r role.Role, o Options) (string, error) {
 		Fetch    string
 		Units    []unit
 		Start    []string
-	}{r, o.Platform, role.ServiceUser, o.SSHKey, fetch, units, start})
+		Secrets  []secretStep
+		// SecretTool is the script of the secret step; "" without secrets.
+		SecretTool string
+	}{r, o.Platform, role.ServiceUser, o.SSHKey, fetch, units, start, secrets, secretTool})
 	if err != nil {
 		return "", fmt.Errorf("render %s user data: %w", r.Name, err)
 	}
@@ -90,9 +112,11 @@ func Unit(s role.Service) (string, error) {
 }
 
 // systemdWord quotes one ExecStart word: systemd splits on spaces, honours
-// C-style double quotes and expands % specifiers.
+// C-style double quotes, expands % specifiers and substitutes $VAR and
+// ${VAR} (inside quotes too), so a literal % is %% and a literal $ is $$.
 func systemdWord(w string) string {
 	w = strings.ReplaceAll(w, "%", "%%")
+	w = strings.ReplaceAll(w, "$", "$$")
 	if w == "" || strings.ContainsAny(w, " \t\"'\\;$") {
 		return strconv.Quote(w)
 	}
@@ -130,4 +154,55 @@ func hasFile(r role.Role, path string) bool {
 // shellWord single-quotes s for sh.
 func shellWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var (
+	secretIDPattern = regexp.MustCompile(`^[A-Za-z0-9/_.-]{1,255}$`)
+	modePattern     = regexp.MustCompile(`^0?[0-7]{3}$`)
+	userPattern     = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+)
+
+// secretSteps checks the role's SecretFiles against the store ids the
+// platform gives and returns the boot steps that install them, with the
+// script they run ("" when the role has no secrets).
+func secretSteps(r role.Role, o Options) ([]secretStep, string, error) {
+	if len(r.Secrets) == 0 {
+		return nil, "", nil
+	}
+	if o.Platform != "aws" && o.Platform != "gcp" {
+		return nil, "", fmt.Errorf("secrets: platform %q has no secret store; allowed: aws, gcp", o.Platform)
+	}
+	if o.Platform == "aws" && o.Region == "" {
+		return nil, "", fmt.Errorf("secrets: the AWS region of the parameter store is empty")
+	}
+	steps := make([]secretStep, 0, len(r.Secrets))
+	paths := map[string]bool{}
+	for _, s := range r.Secrets {
+		id, ok := o.SecretIDs[s.Name]
+		switch {
+		case !ok:
+			return nil, "", fmt.Errorf("secret %q: the platform has no store entry for it (MachineArgs.Secrets lacks it)", s.Name)
+		case !secretIDPattern.MatchString(id):
+			return nil, "", fmt.Errorf("secret %q: store id %q; allowed: letters, digits, / _ . -", s.Name, id)
+		case !path.IsAbs(s.Path) || path.Clean(s.Path) != s.Path:
+			return nil, "", fmt.Errorf("secret %q: path %q; allowed: a clean absolute path", s.Name, s.Path)
+		case paths[s.Path]:
+			return nil, "", fmt.Errorf("secret %q: path %s holds another secret", s.Name, s.Path)
+		case !modePattern.MatchString(s.Mode):
+			return nil, "", fmt.Errorf("secret %q: mode %q; allowed: octal such as 0600", s.Name, s.Mode)
+		case s.Owner != "" && !userPattern.MatchString(s.Owner):
+			return nil, "", fmt.Errorf("secret %q: owner %q; allowed: a user name", s.Name, s.Owner)
+		}
+		paths[s.Path] = true
+		owner := s.Owner
+		if owner == "" {
+			owner = "root"
+		}
+		steps = append(steps, secretStep{ID: id, Path: s.Path, Mode: s.Mode, Owner: owner})
+	}
+	tool, err := templates.Render("secret.sh.tmpl", struct{ Auth, Region string }{o.Platform, o.Region})
+	if err != nil {
+		return nil, "", err
+	}
+	return steps, tool, nil
 }
