@@ -68,8 +68,17 @@ func (c Config) SSHOpen() bool { return c.SSHAllowCIDR != "" && c.SSHPublicKey !
 // Lists may come as a JSON array or as comma-separated words.
 type Getter func(key string) (string, bool)
 
-// Parse reads and validates every key, reporting all problems at once.
-func Parse(get Getter) (Config, error) {
+// Parse reads and validates every key for a deployment, reporting all
+// problems at once: what only a real `up` on a cloud needs (NotReady) is an
+// error here.
+func Parse(get Getter) (Config, error) { return parse(get, true) }
+
+// ParsePlan reads and validates every key for what only plans a stack
+// (render, preview, cost): what a deployment alone needs is left to
+// NotReady, for the caller to warn about.
+func ParsePlan(get Getter) (Config, error) { return parse(get, false) }
+
+func parse(get Getter, deploy bool) (Config, error) {
 	p := parser{get: get}
 	c := Config{
 		Platform:     p.oneOf("cloudlabs:platform", "local", AllPlatforms),
@@ -90,29 +99,39 @@ func Parse(get Getter) (Config, error) {
 		CachePoolNodes:      p.intIn("cachepool:nodes", 2, 1, 8),
 		CachePoolCapacityMB: p.intIn("cachepool:capacityMB", 64, 1, 65536),
 		CachePoolPolicy:     p.oneOf("cachepool:policy", "lru", AllPolicies),
-		CachePoolAllowCIDR:  p.cidr("cachepool:allowCidr", ""),
+		CachePoolAllowCIDR:  p.privateCIDR("cachepool:allowCidr", "the cache's data and admin ports"),
 
 		HTTPAllowCIDR: p.cidr("http:allowCidr", "0.0.0.0/0"),
 
-		SSHAllowCIDR: p.cidr("ssh:allowCidr", ""),
+		SSHAllowCIDR: p.privateCIDR("ssh:allowCidr", "SSH"),
 		SSHPublicKey: p.sshKey("ssh:publicKey"),
 
 		NetworkDelayMs: p.intIn("network:delayMs", 0, 0, 10000),
 		NetworkLossPct: p.floatIn("network:lossPct", 0, 0, 100),
 	}
-	if c.Platform != "local" && c.Enabled("phonebook") && c.RiakPackageSHA256 == "" {
-		p.fail(fmt.Sprintf("riak:packageSha256: required for the phone book on %s, so the nodes install exactly the Riak package you checked; allowed: the hex SHA-256 of riak:packageUrl, from `curl -fsSL %s | sha256sum`", c.Platform, c.RiakPackageURL))
+	if deploy {
+		for _, msg := range c.NotReady() {
+			p.fail(msg)
+		}
 	}
-	if (c.SSHAllowCIDR == "") != (c.SSHPublicKey == "") {
+	// Set, not valid: a refused value has been reported already.
+	if set := func(k string) bool { v, _ := get(k); return strings.TrimSpace(v) != "" }; set("ssh:allowCidr") != set("ssh:publicKey") {
 		p.fail("ssh:allowCidr and ssh:publicKey open SSH together: set both, or neither to keep SSH closed")
-	}
-	if c.CachePoolAllowCIDR == "0.0.0.0/0" || c.CachePoolAllowCIDR == "::/0" {
-		p.fail(fmt.Sprintf("cachepool:allowCidr: %q would open the cache's data port to the whole internet; allowed: a narrower CIDR block such as 203.0.113.0/24, or unset", c.CachePoolAllowCIDR))
 	}
 	if len(p.errs) > 0 {
 		return Config{}, fmt.Errorf("invalid stack configuration:\n  %w", errors.Join(p.errs...))
 	}
 	return c, nil
+}
+
+// NotReady lists what a real deployment of c still needs, each naming the
+// key and how to set it; nothing for the local twin.
+func (c Config) NotReady() []string {
+	var out []string
+	if c.Platform != "local" && c.Enabled("phonebook") && c.RiakPackageSHA256 == "" {
+		out = append(out, fmt.Sprintf("riak:packageSha256: required for the phone book on %s, so the nodes install exactly the Riak package you checked; allowed: the hex SHA-256 of riak:packageUrl, from `curl -fsSL %s | sha256sum`", c.Platform, c.RiakPackageURL))
+	}
+	return out
 }
 
 // Keys lists every key Parse reads, for docs and for rejecting typos.
@@ -226,7 +245,7 @@ func (p *parser) cidr(key, def string) string {
 	}
 	pfx, err := netip.ParsePrefix(v)
 	if err != nil || pfx.Masked() != pfx {
-		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: a CIDR block with no host bits set, such as 203.0.113.0/24 or 0.0.0.0/0", key, v))
+		p.fail(fmt.Sprintf("%s: %q is not allowed; allowed: a CIDR block with no host bits set, such as 203.0.113.0/24", key, v))
 		return def
 	}
 	return v
