@@ -42,3 +42,34 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestNameNormalizesToNFC checks that a name typed precomposed (NFC) or
+// decomposed (NFD) becomes the same name.
+func TestNameNormalizesToNFC(t *testing.T) {
+	const nfc, nfd = "Ren\u00e9", "Rene\u0301"
+	tests := []struct{ name, raw string }{{"NFC stays", nfc}, {"NFD composes", nfd}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Name(tt.raw)
+			if err != nil || got != nfc {
+				t.Fatalf("Name(%+q) = %+q, %v; want %+q", tt.raw, got, err, nfc)
+			}
+			c, err := New(tt.raw, "1")
+			if err != nil || c.Name != nfc {
+				t.Fatalf("New(%+q) = %+v, %v; want name %+q", tt.raw, c, err, nfc)
+			}
+		})
+	}
+	t.Run("Validate refuses NFD", func(t *testing.T) {
+		if err := (Contact{Name: nfd, Number: "1"}).Validate(); err == nil || !strings.Contains(err.Error(), "NFC") {
+			t.Fatalf("Validate(NFD name) = %v, want an error naming NFC", err)
+		}
+	})
+	t.Run("limit applies to the stored form", func(t *testing.T) {
+		// U+0958 has no NFC composition: it becomes U+0915 U+093C, 3 bytes to 6.
+		raw := strings.Repeat("\u0958", MaxNameBytes/3)
+		if _, err := Name(raw); err == nil {
+			t.Fatalf("Name of %d bytes that normalizes to %d bytes succeeded", len(raw), 2*len(raw))
+		}
+	})
+}

@@ -47,11 +47,8 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		appkit.WriteError(w, http.StatusBadRequest, "cannot parse the form: "+err.Error())
 		return
 	}
-	c := contact.Contact{
-		Name:   strings.TrimSpace(r.PostFormValue("name")),
-		Number: strings.TrimSpace(r.PostFormValue("number")),
-	}
-	if err := c.Validate(); err != nil {
+	c, err := contact.New(strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("number")))
+	if err != nil {
 		appkit.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}

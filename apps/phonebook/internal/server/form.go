@@ -20,12 +20,12 @@ func (s *Server) addForm(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
-	saved := r.URL.Query().Get("saved")
-	if contact.ValidateName(saved) != nil {
+	saved, err := contact.Name(r.URL.Query().Get("saved"))
+	if err != nil {
 		saved = ""
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	err := formTemplate.Execute(w, map[string]any{
+	err = formTemplate.Execute(w, map[string]any{
 		"Saved":     saved,
 		"SavedPath": template.URL(url.PathEscape(saved)),
 		"MaxName":   contact.MaxNameBytes,

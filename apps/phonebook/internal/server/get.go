@@ -24,12 +24,13 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
-	name, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/get/"))
+	raw, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/get/"))
 	if err != nil {
 		appkit.WriteError(w, http.StatusBadRequest, "name: bad URL escape in path: "+err.Error())
 		return
 	}
-	if err := contact.ValidateName(name); err != nil {
+	name, err := contact.Name(raw)
+	if err != nil {
 		appkit.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -40,7 +40,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	after := q.Get("after")
+	// The cursor is compared with stored names, which are NFC.
+	after := contact.Normalize(q.Get("after"))
 	if len(after) > contact.MaxNameBytes {
 		appkit.WriteError(w, http.StatusBadRequest, "after: at most "+strconv.Itoa(contact.MaxNameBytes)+" bytes, as names are")
 		return

@@ -115,7 +115,7 @@ func wantContact(t *testing.T, r reply, status int, want contact.Contact) {
 	}
 	var got contact.Contact
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil || got != want {
-		t.Fatalf("body %s (%v), want %+v", r.body, err, want)
+		t.Fatalf("body %s (%v), want %+q", r.body, err, want)
 	}
 }
 
@@ -378,4 +378,41 @@ func TestStoreFailure(t *testing.T) {
 			t.Fatalf("/healthz = %d", r.status)
 		}
 	})
+}
+
+// TestNamesAreOneContactWhateverTheirNormalization adds "René" in one
+// Unicode form and looks it up in the other: both forms are one contact,
+// stored in NFC.
+func TestNamesAreOneContactWhateverTheirNormalization(t *testing.T) {
+	const nfc, nfd = "Ren\u00e9", "Rene\u0301"
+	tests := []struct{ name, add, get string }{
+		{"add NFD get NFC", nfd, nfc},
+		{"add NFC get NFD", nfc, nfd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := start(t, nil, "")
+			want := contact.Contact{Name: nfc, Number: "040 1"}
+			wantContact(t, p.add(tt.add, want.Number), http.StatusCreated, want)
+			wantContact(t, p.get(tt.get), http.StatusOK, want)
+			wantContact(t, p.get(tt.add), http.StatusOK, want)
+
+			// The other form overwrites the same contact: the list has one.
+			want.Number = "040 2"
+			wantContact(t, p.add(tt.get, want.Number), http.StatusCreated, want)
+			r := p.do("GET", "/list", "", "")
+			var page struct{ Contacts []contact.Contact }
+			if r.status != 200 || json.Unmarshal([]byte(r.body), &page) != nil {
+				t.Fatalf("GET /list = %d %s", r.status, r.body)
+			}
+			if len(page.Contacts) != 1 || page.Contacts[0] != want {
+				t.Fatalf("listed %+q, want exactly [%+q]", page.Contacts, want)
+			}
+			// A cursor in the other form skips the contact like its NFC twin.
+			r = p.do("GET", "/list?after="+url.QueryEscape(nfd), "", "")
+			if r.status != 200 || !strings.Contains(r.body, `"contacts":[]`) {
+				t.Fatalf("GET /list?after=<NFD> = %d %s, want an empty page", r.status, r.body)
+			}
+		})
+	}
 }
