@@ -17,10 +17,17 @@ import (
 const maxBatch = 24
 
 type getRequest struct {
-	key   string
+	key  string
+	item entry
+	err  error
+	done chan struct{}
+}
+
+// entry is what a lookup found: a reply, or a marker (flags) with its CAS id.
+type entry struct {
 	value []byte
-	err   error
-	done  chan struct{}
+	flags uint32
+	casID uint64
 }
 
 var requestPool = sync.Pool{New: func() any { return &getRequest{done: make(chan struct{}, 1)} }}
@@ -57,11 +64,11 @@ func (c *Cache) fetch() {
 		for _, r := range batch {
 			switch it, ok := items[r.key]; {
 			case ok:
-				r.value, r.err = it.Value, nil
+				r.item, r.err = entry{it.Value, it.Flags, it.CasID}, nil
 			case err != nil:
-				r.value, r.err = nil, err
+				r.item, r.err = entry{}, err
 			default:
-				r.value, r.err = nil, ErrMiss
+				r.item, r.err = entry{}, ErrMiss
 			}
 			r.done <- struct{}{}
 		}
@@ -69,13 +76,13 @@ func (c *Cache) fetch() {
 }
 
 // batchGet queues one lookup and waits for its batch.
-func (c *Cache) batchGet(key string) ([]byte, error) {
+func (c *Cache) batchGet(key string) (entry, error) {
 	r := requestPool.Get().(*getRequest)
 	r.key = key
 	c.queue <- r
 	<-r.done
-	v, err := r.value, r.err
-	r.value, r.err = nil, nil
+	it, err := r.item, r.err
+	r.item, r.err = entry{}, nil
 	requestPool.Put(r)
-	return v, err
+	return it, err
 }

@@ -1,5 +1,36 @@
 // Package cache keeps recently read contacts in memcached, in front of the
 // store, so popular names are answered without a database round trip.
+//
+// The guarantee: once a write is acknowledged, no read returns an older
+// number. Only readers put replies in the cache, and only conditionally;
+// a write puts an invalidation marker, never a reply:
+//
+//	write: store.Put, then Invalidate  (set marker; if that fails, delete)
+//	read:  Get -> hit: answer
+//	            -> marker (CAS id) or miss: store.Get, then Fill
+//	                 marker seen: CAS the reply over that very marker
+//	                 nothing seen: Add the reply (fails if anything is there)
+//
+// A reply can only land where the reader saw the cache in the state that
+// preceded its store read; a write between the two replaces that state with
+// a new marker (new CAS id), so the stale fill fails. Markers are all
+// alike, so two writes' cache updates may reach memcached in any order:
+// store A, store B, marker B, marker A leaves a marker, and the next read
+// gets B from the store. Setting the reply on write (the old design) let
+// that order cache A; deleting instead of setting lets a reader that read
+// A from the store before the delete Add A afterwards. Versioned replies
+// would need a version every writer agrees on, which neither Riak (without
+// vclocks here) nor bbolt give us. The cost is one store read after each
+// write of a name; the first reader after it refills the cache.
+//
+// Markers live markerTTL. A reader that found nothing gives up its Add
+// past fillWindow, well inside markerTTL: a marker set after its lookup
+// began has then certainly not expired, so the Add cannot resurrect a
+// number older than that write.
+//
+// The residual window: if memcached is reachable for neither the marker nor
+// the delete of a write (an outage) but comes back with its memory intact,
+// the old entry can be served until its TTL ends.
 package cache
 
 import (
@@ -16,6 +47,14 @@ import (
 // ErrMiss means the name is not cached; any other error from Get means
 // memcached could not be asked, and the caller should use the store.
 var ErrMiss = memcache.ErrCacheMiss
+
+// Invalidation markers: flag bit, lifetime, and how long after its lookup
+// began a reader may still Add what it read from the store.
+const (
+	markerFlag = 1
+	markerTTL  = 60 // seconds
+	fillWindow = 20 * time.Second
+)
 
 // Cache stores the exact JSON reply for a name, so a hit is written to the
 // client without decoding. Safe for concurrent use (gomemcache is).
@@ -83,35 +122,68 @@ func Key(name string) string {
 	return "pb:" + hex.EncodeToString(sum[:])
 }
 
-// Get returns the cached reply for name, ErrMiss, or a memcached error.
-// Concurrent calls share round trips (batch.go).
-func (c *Cache) Get(name string) ([]byte, error) {
-	return c.batchGet(Key(name))
+// Lease is what a lookup that found no reply lets its reader cache: the
+// reply read from the store after that lookup, via Fill. The zero Lease
+// (from a failed lookup) permits nothing.
+type Lease struct {
+	casID uint64    // of the marker found; 0: nothing was found
+	start time.Time // when the lookup began
 }
 
-// Fill caches a reply read from the store, unless an entry already exists.
-// Add, not Set: a write that raced this read has already Set the newer
-// number, and Fill must not overwrite it with the older one.
-func (c *Cache) Fill(name string, reply []byte) error {
-	err := c.mc.Add(&memcache.Item{Key: Key(name), Value: reply, Expiration: c.ttl})
-	if errors.Is(err, memcache.ErrNotStored) {
+// Get returns the cached reply for name; or ErrMiss and the Lease to Fill
+// with once the store answered; or a memcached error. Concurrent calls
+// share round trips (batch.go).
+func (c *Cache) Get(name string) ([]byte, Lease, error) {
+	start := time.Now()
+	it, err := c.batchGet(Key(name))
+	switch {
+	case errors.Is(err, ErrMiss):
+		return nil, Lease{start: start}, ErrMiss
+	case err != nil:
+		return nil, Lease{}, err
+	case it.flags&markerFlag != 0:
+		return nil, Lease{casID: it.casID, start: start}, ErrMiss
+	}
+	return it.value, Lease{}, nil
+}
+
+// Fill caches a reply read from the store after a Get of name returned
+// lease, unless a write invalidated name since: over the marker that Get
+// saw (compare-and-swap) or, when it saw nothing, only if there is still
+// nothing (add). Losing either race is not an error.
+func (c *Cache) Fill(name string, lease Lease, reply []byte) error {
+	it := &memcache.Item{Key: Key(name), Value: reply, Expiration: c.ttl}
+	var err error
+	switch {
+	case lease.start.IsZero():
+		return nil
+	case lease.casID != 0:
+		it.CasID = lease.casID
+		err = c.mc.CompareAndSwap(it)
+	case time.Since(lease.start) >= fillWindow:
+		return nil // a marker set since may have expired: do not guess
+	default:
+		err = c.mc.Add(it)
+	}
+	if errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCASConflict) || errors.Is(err, memcache.ErrCacheMiss) {
 		return nil
 	}
 	return err
 }
 
-// Update is the write-through step after a successful store write: it sets
-// the new reply, and if that fails deletes the old entry so it cannot be
-// served for the rest of its TTL.
-func (c *Cache) Update(name string, reply []byte) error {
-	err := c.mc.Set(&memcache.Item{Key: Key(name), Value: reply, Expiration: c.ttl})
+// Invalidate is the cache's part of a write, after the store accepted it:
+// it replaces whatever is cached for name with a marker, so the next read
+// goes to the store and no reader that read before the write can cache
+// what it read. If the marker cannot be set it deletes the entry instead.
+func (c *Cache) Invalidate(name string) error {
+	err := c.mc.Set(&memcache.Item{Key: Key(name), Value: []byte{}, Flags: markerFlag, Expiration: markerTTL})
 	if err == nil {
 		return nil
 	}
 	if derr := c.mc.Delete(Key(name)); derr != nil && !errors.Is(derr, memcache.ErrCacheMiss) {
-		return fmt.Errorf("set %s: %w; delete: %w", Key(name), err, derr)
+		return fmt.Errorf("invalidate %s: %w; delete: %w", Key(name), err, derr)
 	}
-	return fmt.Errorf("set %s: %w (old entry deleted)", Key(name), err)
+	return fmt.Errorf("invalidate %s: %w (entry deleted instead)", Key(name), err)
 }
 
 // Ping checks that memcached answers, for /readyz.

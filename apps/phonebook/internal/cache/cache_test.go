@@ -33,6 +33,19 @@ func TestKey(t *testing.T) {
 	}
 }
 
+// lookup is one Get: the reply, or "" and the lease of a miss.
+func lookup(t *testing.T, c *Cache, name string) (string, Lease) {
+	t.Helper()
+	got, lease, err := c.Get(name)
+	switch {
+	case errors.Is(err, ErrMiss):
+		return "", lease
+	case err != nil:
+		t.Fatalf("Get(%q): %v", name, err)
+	}
+	return string(got), Lease{}
+}
+
 func TestCache(t *testing.T) {
 	mc := testkit.Memcached(t)
 	c, err := New(mc.Addr, Options{TTL: 10 * time.Second})
@@ -41,38 +54,90 @@ func TestCache(t *testing.T) {
 	}
 	defer c.Close()
 
+	// Each step gets the lease of a lookup made just before it.
 	steps := []struct {
 		name string
-		do   func() error
+		do   func(before Lease) error
 		want string // cached reply after the step; "" means a miss
 	}{
-		{"miss at first", func() error { return nil }, ""},
-		{"fill stores", func() error { return c.Fill("Ann", []byte("old")) }, "old"},
-		{"update overwrites", func() error { return c.Update("Ann", []byte("new")) }, "new"},
-		{"late fill does not overwrite a write", func() error { return c.Fill("Ann", []byte("stale")) }, "new"},
+		{"miss at first", func(Lease) error { return nil }, ""},
+		{"fill after a miss stores", func(l Lease) error { return c.Fill("Ann", l, []byte("old")) }, "old"},
+		{"invalidate hides the reply", func(Lease) error { return c.Invalidate("Ann") }, ""},
+		{"fill over the marker it saw stores", func(l Lease) error { return c.Fill("Ann", l, []byte("new")) }, "new"},
+		{"fill without a lease does nothing", func(Lease) error { return c.Fill("Ann", Lease{}, []byte("stale")) }, "new"},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			if err := s.do(); err != nil {
+			_, before := lookup(t, c, "Ann")
+			if err := s.do(before); err != nil {
 				t.Fatal(err)
 			}
-			got, err := c.Get("Ann")
-			switch {
-			case s.want == "" && !errors.Is(err, ErrMiss):
-				t.Fatalf("Get = %q, %v; want ErrMiss", got, err)
-			case s.want != "" && (err != nil || string(got) != s.want):
-				t.Fatalf("Get = %q, %v; want %q", got, err, s.want)
+			if got, _ := lookup(t, c, "Ann"); got != s.want {
+				t.Fatalf("cached %q, want %q", got, s.want)
 			}
 		})
 	}
 
 	t.Run("outage is an error, not a miss", func(t *testing.T) {
 		mc.Stop()
-		if _, err := c.Get("Ann"); err == nil || errors.Is(err, ErrMiss) {
+		if _, _, err := c.Get("Ann"); err == nil || errors.Is(err, ErrMiss) {
 			t.Fatalf("Get with memcached stopped = %v, want a connection error", err)
 		}
-		if err := c.Update("Ann", []byte("x")); err == nil {
-			t.Fatal("Update with memcached stopped succeeded")
+		if err := c.Invalidate("Ann"); err == nil {
+			t.Fatal("Invalidate with memcached stopped succeeded")
+		}
+	})
+}
+
+// TestStaleFillAfterWriteIsRefused plays a reader that looked the name up,
+// read the old number from the store, and fills the cache only after a
+// write invalidated the name: the old number must not be cached.
+func TestStaleFillAfterWriteIsRefused(t *testing.T) {
+	mc := testkit.Memcached(t)
+	c, err := New(mc.Addr, Options{TTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tests := []struct {
+		name  string
+		setup func(name string) // the cache before the slow reader's lookup
+	}{
+		{"reader found nothing (add)", func(string) {}},
+		{"reader found a marker (compare-and-swap)", func(name string) {
+			if err := c.Invalidate(name); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "Slow " + tt.name
+			tt.setup(name)
+			got, lease := lookup(t, c, name)
+			if got != "" {
+				t.Fatalf("lookup before the write hit %q, want a miss", got)
+			}
+			if err := c.Invalidate(name); err != nil { // the write
+				t.Fatal(err)
+			}
+			if err := c.Fill(name, lease, []byte("old")); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := lookup(t, c, name); got != "" {
+				t.Fatalf("after a write, the slow reader cached %q; want a miss", got)
+			}
+		})
+	}
+	t.Run("a fill past the window does not add", func(t *testing.T) {
+		// Past fillWindow a marker set after the lookup might have expired,
+		// so an Add could no longer be told apart from a stale one.
+		late := Lease{start: time.Now().Add(-fillWindow)}
+		if err := c.Fill("Late", late, []byte("old")); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := lookup(t, c, "Late"); got != "" {
+			t.Fatalf("late fill cached %q, want a miss", got)
 		}
 	})
 }
@@ -95,7 +160,9 @@ func TestConcurrentGetsBatch(t *testing.T) {
 	const n = 40
 	for i := range n {
 		if i%4 != 0 { // every fourth name stays uncached
-			if err := c.Update(fmt.Sprint("name-", i), []byte(fmt.Sprint("reply-", i))); err != nil {
+			name := fmt.Sprint("name-", i)
+			_, l := lookup(t, c, name)
+			if err := c.Fill(name, l, []byte(fmt.Sprint("reply-", i))); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -107,7 +174,7 @@ func TestConcurrentGetsBatch(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				got, err := c.Get(fmt.Sprint("name-", i))
+				got, _, err := c.Get(fmt.Sprint("name-", i))
 				switch {
 				case i%4 == 0 && !errors.Is(err, ErrMiss):
 					errs <- fmt.Errorf("round %d name-%d: got %q, %v; want a miss", round, i, got, err)

@@ -58,11 +58,11 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	}
 	reply := encode(c)
 	if s.Cache != nil {
-		// Write-through after the store: a reader either misses and reads
-		// the new number from the store, or hits the entry set here.
-		if err := s.Cache.Update(c.Name, reply); err != nil {
+		// Invalidate, not set, after the store: overlapping writes could
+		// reach memcached in the other order (package cache explains).
+		if err := s.Cache.Invalidate(c.Name); err != nil {
 			s.m.cacheWriteErrors.Inc()
-			s.cacheLog.Warn("memcached write-through failed", "err", err)
+			s.cacheLog.Warn("memcached invalidation failed", "err", err)
 		}
 	}
 	if wantsJSON(r) {

@@ -14,7 +14,7 @@ import (
 // the HTTP server: a cache hit for one name, many goroutines at once.
 func BenchmarkGetCached(b *testing.B) {
 	mc := testkit.Memcached(b)
-	h := handler(b, nil, mc.Addr)
+	h := newServer(b, nil, newCache(b, mc.Addr)).Handler()
 	add := httptest.NewRequest("POST", "/add/handle/", strings.NewReader(url.Values{"name": {"John Doe"}, "number": {"1"}}.Encode()))
 	add.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	h.ServeHTTP(httptest.NewRecorder(), add)

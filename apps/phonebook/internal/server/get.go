@@ -34,14 +34,16 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		appkit.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	var lease cache.Lease // what this lookup lets us cache (cache.Fill)
 	if s.Cache != nil {
-		reply, err := s.Cache.Get(name)
+		reply, l, err := s.Cache.Get(name)
 		switch {
 		case err == nil:
 			s.m.cacheHits.Inc()
 			writeReply(w, http.StatusOK, reply)
 			return
 		case errors.Is(err, cache.ErrMiss):
+			lease = l
 			s.m.cacheMisses.Inc()
 		default:
 			s.m.cacheErrors.Inc()
@@ -59,7 +61,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	}
 	reply := encode(c)
 	if s.Cache != nil {
-		if err := s.Cache.Fill(name, reply); err != nil {
+		if err := s.Cache.Fill(name, lease, reply); err != nil {
 			s.m.cacheWriteErrors.Inc()
 			s.cacheLog.Warn("memcached fill failed", "err", err)
 		}

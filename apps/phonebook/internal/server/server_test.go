@@ -32,15 +32,36 @@ type phonebook struct {
 // when it is not empty.
 func start(t testing.TB, st store.Store, memcachedAddr string) *phonebook {
 	t.Helper()
-	srv := httptest.NewServer(handler(t, st, memcachedAddr))
+	return serve(t, newServer(t, st, newCache(t, memcachedAddr)))
+}
+
+// newCache is a cache on memcachedAddr with the lab's TTL, nil for "".
+func newCache(t testing.TB, memcachedAddr string) *cache.Cache {
+	t.Helper()
+	if memcachedAddr == "" {
+		return nil
+	}
+	c, err := cache.New(memcachedAddr, cache.Options{TTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// serve runs s on a real loopback listener.
+func serve(t testing.TB, s *Server) *phonebook {
+	t.Helper()
+	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	// Do not follow redirects: the 303 after a form POST is what we check.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &phonebook{t: t, url: srv.URL, http: client}
 }
 
-// handler is the server's handler over st (a fresh bolt file when nil).
-func handler(t testing.TB, st store.Store, memcachedAddr string) http.Handler {
+// newServer is a Server over st (a fresh bolt file when nil) with cache c
+// (nil: none).
+func newServer(t testing.TB, st store.Store, c *cache.Cache) *Server {
 	t.Helper()
 	if st == nil {
 		b, err := store.OpenBolt(filepath.Join(t.TempDir(), "contacts.db"))
@@ -51,15 +72,10 @@ func handler(t testing.TB, st store.Store, memcachedAddr string) http.Handler {
 		st = b
 	}
 	s := &Server{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: appkit.NewMetrics("phonebook")}
-	if memcachedAddr != "" {
-		c, err := cache.New(memcachedAddr, cache.Options{TTL: 10 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
+	if c != nil {
 		s.Cache = c
 	}
-	return s.Handler()
+	return s
 }
 
 type reply struct {
