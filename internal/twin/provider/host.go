@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -29,6 +30,14 @@ type HostArgs struct {
 	// Reloads maps a file path to the service that rereads it on SIGHUP:
 	// a change to that file alone reloads instead of restarting.
 	Reloads map[string]string `pulumi:"reloads,optional"`
+	// Secrets maps a path inside StateDir to a secret's content, written
+	// with mode 0600 before services start (the role's SecretFiles).
+	Secrets map[string]string `pulumi:"secrets,optional" provider:"secret"`
+	// DataDir is the machine's disk (a cloudlabs:local:Disk's dir), outside
+	// StateDir: the role's Data folders live there, linked from their
+	// place in StateDir, so a replace of the host keeps them. "" keeps
+	// them in StateDir, deleted with the host.
+	DataDir string `pulumi:"dataDir,optional"`
 }
 
 // HostState is what the provider records.
@@ -50,9 +59,16 @@ func (h *Host) Annotate(a infer.Annotator) {
 	a.Describe(h, "A machine of the local twin: the role's files in a state folder and its services as processes on a loopback address.")
 }
 
+// hostOf logs routine steps (start, stop, reload) at debug level, so a
+// normal `up` shows no diagnostics, and what needs a look as warnings.
 func hostOf(ctx context.Context, args HostArgs) host {
 	log := p.GetLogger(ctx)
-	return host{name: args.Name, dir: args.StateDir, bind: args.Bind, logf: log.Infof}
+	return host{name: args.Name, dir: args.StateDir, bind: args.Bind, dataDir: args.DataDir, logf: log.Debugf, warnf: log.Warningf}
+}
+
+// desiredOf is what the inputs ask the host to be.
+func desiredOf(args HostArgs, r role.Role) desired {
+	return desired{role: r, secrets: args.Secrets, reloads: args.Reloads}
 }
 
 func decodeRole(s string) (role.Role, error) {
@@ -86,7 +102,7 @@ func (Host) Create(ctx context.Context, req infer.CreateRequest[HostArgs]) (infe
 	if err := h.stopAll(); err != nil {
 		return infer.CreateResponse[HostState]{}, fmt.Errorf("host %s: stop leftovers: %w", h.name, err)
 	}
-	pids, err := h.apply(ctx, nil, r, req.Inputs.Reloads)
+	pids, err := h.apply(ctx, nil, desiredOf(req.Inputs, r))
 	if err != nil {
 		_ = h.stopAll()
 		return infer.CreateResponse[HostState]{}, err
@@ -114,6 +130,12 @@ func (Host) Diff(ctx context.Context, req infer.DiffRequest[HostArgs, HostState]
 	}
 	if !maps.Equal(o.Reloads, n.Reloads) {
 		d["reloads"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	if !maps.Equal(o.Secrets, n.Secrets) {
+		d["secrets"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	if o.DataDir != n.DataDir {
+		d["dataDir"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
 	if len(d) == 0 {
 		if r, err := decodeRole(o.Role); err == nil {
@@ -158,7 +180,8 @@ func (Host) Update(ctx context.Context, req infer.UpdateRequest[HostArgs, HostSt
 	if err != nil {
 		return infer.UpdateResponse[HostState]{}, err
 	}
-	pids, err := hostOf(ctx, req.Inputs).apply(ctx, &old, r, req.Inputs.Reloads)
+	prev := desiredOf(req.State.HostArgs, old)
+	pids, err := hostOf(ctx, req.Inputs).apply(ctx, &prev, desiredOf(req.Inputs, r))
 	if err != nil {
 		return infer.UpdateResponse[HostState]{}, err
 	}
@@ -166,7 +189,13 @@ func (Host) Update(ctx context.Context, req infer.UpdateRequest[HostArgs, HostSt
 }
 
 // Delete stops every service (TERM, then KILL after a grace period) and
-// removes the folder.
+// removes the folder. Data folders linked to DataDir stay on their disk:
+// Delete cannot tell a replace from a destroy, so the Disk resource, which
+// only a destroy (or dropping the machine) deletes, owns them.
 func (Host) Delete(ctx context.Context, req infer.DeleteRequest[HostState]) (infer.DeleteResponse, error) {
-	return infer.DeleteResponse{}, hostOf(ctx, req.State.HostArgs).remove()
+	h := hostOf(ctx, req.State.HostArgs)
+	if r, err := decodeRole(req.State.Role); err == nil && len(r.Data) > 0 && h.dataDir == "" && h.exists() {
+		p.GetLogger(ctx).Infof("host %s: deleting its data with it (no disk): %s", h.name, strings.Join(r.Data, ", "))
+	}
+	return infer.DeleteResponse{}, h.remove()
 }

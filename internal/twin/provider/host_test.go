@@ -180,8 +180,6 @@ func (f *fixture) get(port int) string {
 	return string(b)
 }
 
-func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
-
 func TestHostLifecycle(t *testing.T) {
 	f := newFixture(t)
 	t.Cleanup(func() { _ = host{name: "lb", dir: f.dir, bind: f.bind, logf: t.Logf}.remove() })
@@ -221,7 +219,9 @@ func TestHostLifecycle(t *testing.T) {
 	t.Run("changed service restarts only itself", func(t *testing.T) {
 		f.up(f.role(64, "v2"))
 		got := f.pids()
-		if got["memcached"] == first["memcached"] || alive(first["memcached"]) {
+		// Update's Stop returns once the old process has ended (a zombie
+		// has ended: testkit.ProcessGone knows it).
+		if got["memcached"] == first["memcached"] || !testkit.ProcessGone(first["memcached"]) {
 			t.Fatalf("memcached pid %d, want a new process (old %d)", got["memcached"], first["memcached"])
 		}
 		if got["nginx"] != first["nginx"] {
@@ -233,6 +233,9 @@ func TestHostLifecycle(t *testing.T) {
 		if err := syscall.Kill(mc, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
+		// SIGKILL is asynchronous: the port may close while the process is
+		// still exiting. Read must only be asked once it has ended.
+		testkit.Eventually(t, fmt.Sprintf("killed memcached %d gone", mc), 15*time.Second, func() bool { return testkit.ProcessGone(mc) })
 		testkit.WaitClosed(t, f.bind+":11211", 15*time.Second)
 		read, err := f.srv.Read(p.ReadRequest{ID: f.id, Urn: f.urn, Properties: f.state, Inputs: f.inputs})
 		if err != nil {
@@ -265,15 +268,19 @@ func TestHostLifecycle(t *testing.T) {
 		if err := f.srv.Delete(p.DeleteRequest{ID: f.id, Urn: f.urn, Properties: f.state}); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
+		if len(last) != 2 {
+			t.Fatalf("services before delete %v, want memcached and nginx", last)
+		}
 		for name, pid := range last {
-			if alive(pid) {
+			// Delete's Stop returns once they ended.
+			if !testkit.ProcessGone(pid) {
 				t.Errorf("%s (pid %d) still running", name, pid)
 			}
 		}
+		// The kernel frees a listening socket as its process exits, which a
+		// dial right after may still race: wait, bounded.
 		for _, port := range []string{"11211", "8080", "8081"} {
-			if testkit.Listening(f.bind + ":" + port) {
-				t.Errorf("%s:%s still listening", f.bind, port)
-			}
+			testkit.WaitClosed(t, f.bind+":"+port, 10*time.Second)
 		}
 		if _, err := os.Stat(f.dir); !os.IsNotExist(err) {
 			t.Errorf("host folder left: %v", err)
@@ -317,10 +324,10 @@ func TestHostCreateFailures(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
+			// A failed create stops what it started; wait (bounded) for the
+			// kernel to free the sockets of the processes that ended.
 			for _, port := range []string{"11211", "8080"} {
-				if testkit.Listening(f.bind + ":" + port) {
-					t.Errorf("%s:%s listening after a failed create", f.bind, port)
-				}
+				testkit.WaitClosed(t, f.bind+":"+port, 10*time.Second)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
-// Package provider is the local twin's Pulumi provider: its one resource,
-// cloudlabs:local:Host, realizes a machine's role on this machine as files
-// in a state folder and processes on the host's own address.
+// Package provider is the local twin's Pulumi provider: cloudlabs:local:Host
+// realizes a machine's role on this machine as files in a state folder and
+// processes on the host's own address; cloudlabs:local:Disk keeps the
+// machine's durable data apart, so replacing the host keeps it.
 // cmd/pulumi-resource-cloudlabs serves it; tests serve it in memory.
 package provider
 
@@ -20,6 +21,6 @@ const Version = "0.1.0"
 func New() (p.Provider, error) {
 	return infer.NewProviderBuilder().
 		WithDisplayName("cloudlabs local twin").
-		WithResources(infer.Resource(Host{})).
+		WithResources(infer.Resource(Host{}), infer.Resource(Disk{})).
 		Build()
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -37,11 +38,25 @@ const markerFile = ".cloudlabs-host"
 
 // host is one local machine: a folder and a loopback address.
 type host struct {
-	name string
-	dir  string
-	bind string
-	logf func(format string, args ...any)
+	name    string
+	dir     string
+	bind    string
+	dataDir string                           // the machine's disk; "" keeps Data folders in dir
+	logf    func(format string, args ...any) // routine steps
+	warnf   func(format string, args ...any) // what the operator should see
 }
+
+// desired is what a host should hold: its role, the content of its secret
+// files by path, and the files whose change only reloads a service.
+type desired struct {
+	role    role.Role
+	secrets map[string]string
+	reloads map[string]string
+}
+
+// secretMode is every secret file's mode: readable by the user the
+// provider runs as, who also runs the services, and by nobody else.
+const secretMode os.FileMode = 0o600
 
 func (h host) pidFile(svc string) string { return filepath.Join(h.dir, "run/cloudlabs", svc+".pid") }
 func (h host) logFile(svc string) string {
@@ -49,12 +64,19 @@ func (h host) logFile(svc string) string {
 }
 
 // apply brings the host from old (nil on create) to new: it writes the
-// files and downloads that differ from what is on disk, then stops,
-// restarts, starts and reloads services as planServices decides. It
-// returns the pid of every service.
-func (h host) apply(ctx context.Context, old *role.Role, new role.Role, reloads map[string]string) (map[string]int, error) {
+// files, secrets and downloads that differ from what is on disk, then
+// stops, restarts, starts and reloads services as planServices decides.
+// It returns the pid of every service.
+func (h host) apply(ctx context.Context, old *desired, new desired) (map[string]int, error) {
 	if err := h.check(new); err != nil {
 		return nil, err
+	}
+	if old != nil {
+		// A recorded state is input too: an edited or corrupt one must not
+		// make the provider delete files outside the folder.
+		if err := h.checkPaths(*old); err != nil {
+			return nil, fmt.Errorf("recorded state: %w", err)
+		}
 	}
 	if err := os.MkdirAll(h.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.name, err)
@@ -62,19 +84,26 @@ func (h host) apply(ctx context.Context, old *role.Role, new role.Role, reloads 
 	if err := os.WriteFile(filepath.Join(h.dir, markerFile), fmt.Appendf(nil, "%s %s\n", h.name, h.bind), 0o644); err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.name, err)
 	}
+	if err := h.linkData(new.role); err != nil {
+		return nil, err
+	}
 	changed, err := h.writeFiles(ctx, old, new)
 	if err != nil {
 		return nil, err
 	}
+	var oldRole *role.Role
+	if old != nil {
+		oldRole = &old.role
+	}
 	running := func(svc string) bool { return supervise.Alive(h.pidFile(svc)) != 0 }
-	pl := planServices(old, new, changed, reloads, running)
+	pl := planServices(oldRole, new.role, changed, new.reloads, running)
 	for _, name := range append(pl.stop, pl.restart...) {
 		h.logf("stop %s", name)
 		if err := supervise.Stop(h.pidFile(name), stopGrace); err != nil {
 			return nil, fmt.Errorf("host %s: stop %s: %w", h.name, name, err)
 		}
 	}
-	for _, s := range new.Services {
+	for _, s := range new.role.Services {
 		if !slices.Contains(pl.start, s.Name) && !slices.Contains(pl.restart, s.Name) {
 			continue
 		}
@@ -89,7 +118,7 @@ func (h host) apply(ctx context.Context, old *role.Role, new role.Role, reloads 
 			return nil, fmt.Errorf("host %s: reload %s: %w", h.name, name, err)
 		}
 	}
-	return h.pids(new), nil
+	return h.pids(new.role), nil
 }
 
 // spec turns a role service into a supervised process of this host.
@@ -117,23 +146,32 @@ func (h host) pids(r role.Role) map[string]int {
 }
 
 // check fails early, before anything changes, on what would fail later.
-func (h host) check(r role.Role) error {
+func (h host) check(d desired) error {
+	r := d.role
 	if err := r.Validate(); err != nil {
 		return err
 	}
 	if !filepath.IsAbs(h.dir) || filepath.Clean(h.dir) == "/" {
 		return fmt.Errorf("host %s: stateDir %q must be an absolute folder below /", h.name, h.dir)
 	}
-	for _, f := range r.Files {
-		if err := h.inside(f.Path); err != nil {
-			return err
+	if h.dataDir != "" {
+		dd, dir := filepath.Clean(h.dataDir), filepath.Clean(h.dir)
+		if !filepath.IsAbs(dd) || dd == "/" || dd == dir || within(dd, dir) || within(dir, dd) {
+			return fmt.Errorf("host %s: dataDir %q must be an absolute folder apart from the host folder %s", h.name, h.dataDir, h.dir)
+		}
+	}
+	if err := h.checkPaths(d); err != nil {
+		return err
+	}
+	for p := range d.secrets {
+		for _, dd := range r.Data {
+			if p == filepath.Clean(dd) || within(p, dd) {
+				return fmt.Errorf("host %s: secret %s lies in the data folder %s, which outlives the host", h.name, p, dd)
+			}
 		}
 	}
 	downloaded := map[string]bool{}
 	for _, d := range r.Downloads {
-		if err := h.inside(d.Path); err != nil {
-			return err
-		}
 		downloaded[d.Path] = true
 	}
 	for _, s := range r.Services {
@@ -151,14 +189,35 @@ func (h host) check(r role.Role) error {
 	return ln.Close()
 }
 
+// checkPaths refuses a desired state naming any path the provider would
+// write or delete outside the host folder.
+func (h host) checkPaths(d desired) error {
+	for _, p := range managedPaths(d) {
+		if err := h.inside(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range d.role.Data {
+		if err := h.inside(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // inside refuses paths outside the host folder: the program renders the
 // role with Layout.Root set to it, so anything else is a bug that would
 // write into the real machine's /etc.
 func (h host) inside(p string) error {
-	if !strings.HasPrefix(filepath.Clean(p), filepath.Clean(h.dir)+"/") {
+	if !within(p, h.dir) {
 		return fmt.Errorf("host %s: %s is outside the host folder %s (render the role with the platform's Layout)", h.name, p, h.dir)
 	}
 	return nil
+}
+
+// within reports whether path p lies below folder dir (lexically).
+func within(p, dir string) bool {
+	return strings.HasPrefix(filepath.Clean(p), filepath.Clean(dir)+"/")
 }
 
 // packageFor names the Debian package that provides a service's binary.
@@ -170,14 +229,12 @@ func packageFor(r role.Role, s role.Service) string {
 	return r.Packages[0]
 }
 
-// writeFiles writes files and downloads whose bytes differ from the disk
-// and removes those the old role had and the new one does not. It returns
-// the paths it touched.
-func (h host) writeFiles(ctx context.Context, old *role.Role, new role.Role) (map[string]bool, error) {
+// writeFiles writes files, secrets and downloads whose bytes differ from
+// the disk and removes those old had and new does not. It returns the
+// paths it touched.
+func (h host) writeFiles(ctx context.Context, old *desired, new desired) (map[string]bool, error) {
 	changed := map[string]bool{}
-	keep := map[string]bool{}
-	for _, f := range new.Files {
-		keep[f.Path] = true
+	for _, f := range new.role.Files {
 		mode, err := parseMode(f.Mode, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("file %s: %w", f.Path, err)
@@ -190,8 +247,17 @@ func (h host) writeFiles(ctx context.Context, old *role.Role, new role.Role) (ma
 		}
 		changed[f.Path] = true
 	}
-	for _, d := range new.Downloads {
-		keep[d.Path] = true
+	for _, p := range slices.Sorted(maps.Keys(new.secrets)) {
+		if same(p, []byte(new.secrets[p]), secretMode) {
+			continue
+		}
+		// The error names the path only: the content is a secret.
+		if err := writeAtomic(p, strings.NewReader(new.secrets[p]), secretMode, ""); err != nil {
+			return nil, fmt.Errorf("secret file: %w", err)
+		}
+		changed[p] = true
+	}
+	for _, d := range new.role.Downloads {
 		mode, err := parseMode(d.Mode, 0o755)
 		if err != nil {
 			return nil, fmt.Errorf("download %s: %w", d.Name, err)
@@ -207,9 +273,18 @@ func (h host) writeFiles(ctx context.Context, old *role.Role, new role.Role) (ma
 		changed[d.Path] = true
 	}
 	if old != nil {
-		for _, p := range oldPaths(*old) {
+		keep := map[string]bool{}
+		for _, p := range managedPaths(new) {
+			keep[p] = true
+		}
+		for _, p := range managedPaths(*old) {
 			if keep[p] {
 				continue
+			}
+			// checkPaths has vetted old's paths; check again right where
+			// the deletion happens, so no later edit can skip it.
+			if err := h.inside(p); err != nil {
+				return nil, err
 			}
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("remove %s: %w", p, err)
@@ -220,13 +295,18 @@ func (h host) writeFiles(ctx context.Context, old *role.Role, new role.Role) (ma
 	return changed, nil
 }
 
-func oldPaths(r role.Role) []string {
+// managedPaths are the paths the provider writes for d, and so deletes
+// once a later d no longer names them.
+func managedPaths(d desired) []string {
 	var ps []string
-	for _, f := range r.Files {
+	for _, f := range d.role.Files {
 		ps = append(ps, f.Path)
 	}
-	for _, d := range r.Downloads {
-		ps = append(ps, d.Path)
+	for _, dl := range d.role.Downloads {
+		ps = append(ps, dl.Path)
+	}
+	for p := range d.secrets {
+		ps = append(ps, p)
 	}
 	return ps
 }
