@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/cache"
@@ -79,5 +80,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.Cache = c
 	}
 	logger.Info("starting", "store", cfg.storeURL, "memcached", cfg.memcached, "cache_ttl", cfg.cacheTTL)
-	return appkit.ListenAndServe(ctx, appkit.NewHTTPServer(srv.Handler(), logger), cfg.listen, logger)
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	// JSONErrors: requests net/http refuses itself get JSON errors too.
+	return appkit.Serve(ctx, appkit.NewHTTPServer(srv.Handler(), logger), server.JSONErrors(ln), logger)
 }

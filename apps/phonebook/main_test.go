@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -78,6 +80,32 @@ func TestBinarySurvivesRestart(t *testing.T) {
 				t.Fatalf("phonebook did not exit cleanly on SIGTERM: %v", err)
 			}
 		})
+	}
+}
+
+// TestBinaryAnswersBadURLEscapeWithJSON checks main serves through
+// server.JSONErrors: a path net/http cannot parse gets a JSON 400.
+func TestBinaryAnswersBadURLEscapeWithJSON(t *testing.T) {
+	bin := testkit.BuildApp(t, "apps/phonebook")
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+	testkit.Start(t, addr, bin, "--listen", addr, "--store", "bolt://"+filepath.Join(t.TempDir(), "contacts.db"))
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /get/% HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var e struct{ Error string }
+	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal(b, &e) != nil || !strings.Contains(e.Error, "bad URL escape") {
+		t.Fatalf("GET /get/%% = %d %s %s; want a JSON 400 naming the bad URL escape", resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
 }
 

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -52,7 +54,9 @@ func newCache(t testing.TB, memcachedAddr string) *cache.Cache {
 // serve runs s on a real loopback listener.
 func serve(t testing.TB, s *Server) *phonebook {
 	t.Helper()
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Listener = JSONErrors(srv.Listener) // as main.go serves it
+	srv.Start()
 	t.Cleanup(srv.Close)
 	// Do not follow redirects: the 303 after a form POST is what we check.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -429,6 +433,53 @@ func TestNamesAreOneContactWhateverTheirNormalization(t *testing.T) {
 			if r.status != 200 || !strings.Contains(r.body, `"contacts":[]`) {
 				t.Fatalf("GET /list?after=<NFD> = %d %s, want an empty page", r.status, r.body)
 			}
+		})
+	}
+}
+
+// TestRequestsNetHTTPRejectsGetJSONErrors sends requests net/http refuses
+// before any handler runs, over a raw connection, and checks each gets the
+// documented JSON 400 naming the problem.
+func TestRequestsNetHTTPRejectsGetJSONErrors(t *testing.T) {
+	p := start(t, nil, "")
+	tests := []struct {
+		name     string
+		requests []string // sent one after the other on one connection; the last is refused
+		mention  string
+	}{
+		{"lone percent", []string{"GET /get/% HTTP/1.1\r\nHost: x\r\n\r\n"}, `bad URL escape in request path "/get/%"`},
+		{"percent without hex", []string{"GET /get/%zz HTTP/1.1\r\nHost: x\r\n\r\n"}, `"/get/%zz"`},
+		{"after a good request on the same connection", []string{
+			"POST /add/handle/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 15\r\n\r\nname=Q&number=1",
+			"GET /get/a%2 HTTP/1.1\r\nHost: x\r\n\r\n",
+		}, `"/get/a%2"`},
+		{"missing Host header", []string{"GET /get/x HTTP/1.1\r\n\r\n"}, "Host header"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			br := bufio.NewReader(conn)
+			var last reply
+			for _, req := range tt.requests {
+				if _, err := io.WriteString(conn, req); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("reading the reply to %q: %v", req, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				last = reply{resp.StatusCode, resp.Header, string(b)}
+			}
+			if ct := last.header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type %q, want application/json (body %q)", ct, last.body)
+			}
+			wantError(t, last, http.StatusBadRequest, tt.mention)
 		})
 	}
 }
