@@ -27,11 +27,23 @@ func (s *Server) addForm(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	err = formTemplate.Execute(w, map[string]any{
 		"Saved":     saved,
-		"SavedPath": template.URL(url.PathEscape(saved)),
+		"SavedHref": getHref(saved),
 		"MaxName":   contact.MaxNameBytes,
 		"MaxNumber": contact.MaxNumberBytes,
 	})
 	if err != nil {
 		s.Logger.Error("render form", "err", err)
 	}
+}
+
+// getHref is the link to a contact's JSON. Path escaping keeps '/', '?' and
+// '%' inside the one segment, but not dots: a browser resolves the segments
+// "." and ".." (and, per the WHATWG URL standard, their %2e spellings too)
+// before sending, so /get/.. and /get/%2E%2E both lead to /. Those two
+// names are linked by query instead (GET /get?name=..).
+func getHref(name string) string {
+	if name == "." || name == ".." {
+		return "/get?name=" + url.QueryEscape(name)
+	}
+	return "/get/" + url.PathEscape(name)
 }

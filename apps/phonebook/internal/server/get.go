@@ -19,15 +19,31 @@ import (
 var jsonType = []string{"application/json"}
 
 // get answers GET /get/<name>: the name is the rest of the escaped path,
-// unescaped once, so %2F and %3F stay inside the name.
+// unescaped once, so %2F and %3F stay inside the name. GET /get?name=<name>
+// is the same lookup for names a browser would not send in a path ("."
+// and "..", see getHref).
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
-	raw, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/get/"))
-	if err != nil {
-		appkit.WriteError(w, http.StatusBadRequest, "name: bad URL escape in path: "+err.Error())
-		return
+	var raw string
+	if p := r.URL.EscapedPath(); p == "/get" {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			appkit.WriteError(w, http.StatusBadRequest, "name: bad URL escape in the query: "+err.Error()+"; write a literal % as %25")
+			return
+		}
+		raw = q.Get("name")
+		if raw == "" {
+			appkit.WriteError(w, http.StatusBadRequest, "name: missing; use GET /get?name=<url-escaped name> or GET /get/<url-escaped name>")
+			return
+		}
+	} else {
+		var err error
+		if raw, err = url.PathUnescape(strings.TrimPrefix(p, "/get/")); err != nil {
+			appkit.WriteError(w, http.StatusBadRequest, "name: bad URL escape in path: "+err.Error()+"; write a literal % as %25")
+			return
+		}
 	}
 	name, err := contact.Name(raw)
 	if err != nil {

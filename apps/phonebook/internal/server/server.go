@@ -56,6 +56,7 @@ func (s *Server) Handler() http.Handler {
 		"/":            inst("index", http.HandlerFunc(index)),
 	}
 	s.getHandler = inst("get", http.HandlerFunc(s.get))
+	s.routes["/get"] = s.getHandler
 	return http.HandlerFunc(s.route)
 }
 
@@ -69,7 +70,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		return
 	}
-	appkit.WriteError(w, http.StatusNotFound, "no such endpoint: try GET /add/, POST /add/handle/, GET /get/<name>, GET /list")
+	appkit.WriteError(w, http.StatusNotFound, "no such endpoint: try GET /add/, POST /add/handle/, GET /get/<name>, GET /get?name=<name>, GET /list")
 }
 
 // index sends people who open the bare address to the form.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -482,4 +484,55 @@ func TestRequestsNetHTTPRejectsGetJSONErrors(t *testing.T) {
 			wantError(t, last, http.StatusBadRequest, tt.mention)
 		})
 	}
+}
+
+// browserDotSegment reports whether a browser would resolve the path
+// segment away: "." and "..", with any dot spelled %2e or %2E (WHATWG URL
+// standard, "single-dot" and "double-dot path segment").
+func browserDotSegment(seg string) bool {
+	s := strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
+	return s == "." || s == ".."
+}
+
+// TestSavedLinkLeadsToTheContact adds contacts with the browser form and
+// follows the "Saved" link on the confirmation page: it must be a link a
+// browser sends unchanged, and lead to that contact.
+func TestSavedLinkLeadsToTheContact(t *testing.T) {
+	p := start(t, nil, "")
+	hrefRE := regexp.MustCompile(`role="status">Saved <a href="([^"]*)">`)
+	for _, name := range []string{"..", ".", "...", "a/b", "100%", "x?y=1", "Jöhn 山田"} {
+		t.Run(name, func(t *testing.T) {
+			form := url.Values{"name": {name}, "number": {"1"}}.Encode()
+			r := p.do("POST", "/add/handle/", "application/x-www-form-urlencoded", form)
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("POST = %d %s, want 303", r.status, r.body)
+			}
+			page := p.do("GET", r.header.Get("Location"), "", "")
+			m := hrefRE.FindStringSubmatch(page.body)
+			if m == nil {
+				t.Fatalf("confirmation page has no Saved link:\n%s", page.body)
+			}
+			href := html.UnescapeString(m[1])
+			u, err := url.Parse(href)
+			if err != nil {
+				t.Fatalf("link %q: %v", href, err)
+			}
+			for _, seg := range strings.Split(u.EscapedPath(), "/") {
+				if browserDotSegment(seg) {
+					t.Fatalf("link %q has the segment %q, which a browser resolves away", href, seg)
+				}
+			}
+			wantContact(t, p.do("GET", href, "", ""), http.StatusOK, contact.Contact{Name: name, Number: "1"})
+		})
+	}
+	t.Run("escaped dots in the path are the name", func(t *testing.T) {
+		// What non-browser clients may send; %2E%2E is not resolved here.
+		for _, path := range []string{"/get/%2E%2E", "/get/%2e%2e", "/get/.%2E"} {
+			wantContact(t, p.do("GET", path, "", ""), http.StatusOK, contact.Contact{Name: "..", Number: "1"})
+		}
+	})
+	t.Run("query lookup without a name", func(t *testing.T) {
+		wantError(t, p.do("GET", "/get", "", ""), http.StatusBadRequest, "name: missing")
+		wantError(t, p.do("GET", "/get?name=%", "", ""), http.StatusBadRequest, "%25")
+	})
 }
