@@ -19,7 +19,9 @@ const MaxBodyBytes = 8 << 10
 
 // add answers POST /add/handle/ with fields name and number, form- or
 // multipart-encoded. Browsers get a 303 back to the form; clients sending
-// Accept: application/json get 201 and the stored contact.
+// Accept: application/json get 201 and the stored contact. A refusal is
+// the form again with the error for a browser (Accept: text/html), JSON
+// for everyone else (see fail).
 func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodPost) {
 		return
@@ -28,32 +30,33 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case err != nil && r.Header.Get("Content-Type") != "":
-		appkit.WriteError(w, http.StatusUnsupportedMediaType, "bad Content-Type: send application/x-www-form-urlencoded or multipart/form-data")
+		s.addFailed(w, r, http.StatusUnsupportedMediaType, "bad Content-Type: send application/x-www-form-urlencoded or multipart/form-data", contact.Contact{})
 		return
 	case mt == "multipart/form-data":
 		err = r.ParseMultipartForm(MaxBodyBytes)
 	case mt == "application/x-www-form-urlencoded":
 		err = r.ParseForm()
 	default:
-		appkit.WriteError(w, http.StatusUnsupportedMediaType, "Content-Type "+strconvQuote(mt)+" not supported: send application/x-www-form-urlencoded or multipart/form-data")
+		s.addFailed(w, r, http.StatusUnsupportedMediaType, "Content-Type "+strconvQuote(mt)+" not supported: send application/x-www-form-urlencoded or multipart/form-data", contact.Contact{})
 		return
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			appkit.WriteError(w, http.StatusRequestEntityTooLarge, "request body over the limit of 8192 bytes; names are at most 256 bytes, numbers 32")
+			s.addFailed(w, r, http.StatusRequestEntityTooLarge, "request body over the limit of 8192 bytes; names are at most 256 bytes, numbers 32", contact.Contact{})
 			return
 		}
-		appkit.WriteError(w, http.StatusBadRequest, "cannot parse the form: "+err.Error())
+		s.addFailed(w, r, http.StatusBadRequest, "cannot parse the form: "+err.Error(), contact.Contact{})
 		return
 	}
-	c, err := contact.New(strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("number")))
+	typed := contact.Contact{Name: strings.TrimSpace(r.PostFormValue("name")), Number: strings.TrimSpace(r.PostFormValue("number"))}
+	c, err := contact.New(typed.Name, typed.Number)
 	if err != nil {
-		appkit.WriteError(w, http.StatusBadRequest, err.Error())
+		s.addFailed(w, r, http.StatusBadRequest, err.Error(), typed)
 		return
 	}
 	if err := s.storePut(r.Context(), c); err != nil {
-		appkit.WriteError(w, http.StatusServiceUnavailable, "the contact store is unavailable; nothing was saved, try again later")
+		s.addFailed(w, r, http.StatusServiceUnavailable, "the contact store is unavailable; nothing was saved, try again later", typed)
 		return
 	}
 	reply := encode(c)
@@ -85,10 +88,30 @@ func (s *Server) storePut(ctx context.Context, c contact.Contact) error {
 	return err
 }
 
+// addFailed answers a refused POST: a browser gets the form again with
+// the error and what it typed, so the user can fix it; API clients get the
+// JSON error.
+func (s *Server) addFailed(w http.ResponseWriter, r *http.Request, status int, msg string, typed contact.Contact) {
+	if !wantsHTML(r) {
+		appkit.WriteError(w, status, msg)
+		return
+	}
+	s.renderForm(w, status, formPage{Error: msg, Name: typed.Name, Number: typed.Number})
+}
+
 // wantsJSON is true when the client lists application/json in Accept.
-func wantsJSON(r *http.Request) bool {
+func wantsJSON(r *http.Request) bool { return accepts(r, "application/json") }
+
+// wantsHTML is true for a browser: it lists text/html in Accept and
+// application/json not at all. Clients that say nothing get JSON.
+func wantsHTML(r *http.Request) bool {
+	return !wantsJSON(r) && (accepts(r, "text/html") || accepts(r, "application/xhtml+xml"))
+}
+
+// accepts reports whether the Accept header lists the media type.
+func accepts(r *http.Request, mediaType string) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "application/json" {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == mediaType {
 			return true
 		}
 	}

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	_ "embed"
 	"html/template"
 	"net/http"
 	"net/url"
 
 	"github.com/cloudlabs/cloudlabs/apps/phonebook/internal/contact"
+	"github.com/cloudlabs/cloudlabs/internal/appkit"
 )
 
 //go:embed form.html
@@ -14,26 +16,40 @@ var formHTML string
 
 var formTemplate = template.Must(template.New("form").Parse(formHTML))
 
+// formPage is what form.html shows: the form, with a confirmation after a
+// save, or with the error and what the user typed after a refused POST.
+type formPage struct {
+	Saved, SavedHref    string
+	Error, Name, Number string
+	MaxName, MaxNumber  int
+}
+
 // addForm serves the form at GET /add/, with a confirmation after a save
 // (the POST redirects here with ?saved=<name>).
 func (s *Server) addForm(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
-	saved, err := contact.Name(r.URL.Query().Get("saved"))
-	if err != nil {
-		saved = ""
+	page := formPage{}
+	if saved, err := contact.Name(r.URL.Query().Get("saved")); err == nil {
+		page.Saved, page.SavedHref = saved, getHref(saved)
+	}
+	s.renderForm(w, http.StatusOK, page)
+}
+
+// renderForm writes the form page with status; html/template escapes every
+// value for its context (element text, attribute, URL).
+func (s *Server) renderForm(w http.ResponseWriter, status int, page formPage) {
+	page.MaxName, page.MaxNumber = contact.MaxNameBytes, contact.MaxNumberBytes
+	var buf bytes.Buffer
+	if err := formTemplate.Execute(&buf, page); err != nil {
+		s.Logger.Error("render form", "err", err)
+		appkit.WriteError(w, http.StatusInternalServerError, "cannot render the form")
+		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	err = formTemplate.Execute(w, map[string]any{
-		"Saved":     saved,
-		"SavedHref": getHref(saved),
-		"MaxName":   contact.MaxNameBytes,
-		"MaxNumber": contact.MaxNumberBytes,
-	})
-	if err != nil {
-		s.Logger.Error("render form", "err", err)
-	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // getHref is the link to a contact's JSON. Path escaping keeps '/', '?' and

@@ -536,3 +536,54 @@ func TestSavedLinkLeadsToTheContact(t *testing.T) {
 		wantError(t, p.do("GET", "/get?name=%", "", ""), http.StatusBadRequest, "%25")
 	})
 }
+
+// browserAccept is what Firefox sends for a page.
+const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+// TestBrowserMistakesGetTheFormAgain posts bad input as a browser and as
+// API clients: the browser gets an HTML page with the error and the form
+// (what it typed kept, escaped), API clients keep their JSON error.
+func TestBrowserMistakesGetTheFormAgain(t *testing.T) {
+	p := start(t, nil, "")
+	form := "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		mention                 string // in the error, JSON or HTML
+		typed                   string // a value the page keeps, HTML-escaped
+	}{
+		{"empty name", form, "name=&number=040+123", 400, "name: must not be empty", `value="040 123"`},
+		{"bad number", form, "name=Ann&number=12ab", 400, "only digits, spaces and + - . ( ) are allowed", `value="Ann"`},
+		{"markup in the name is escaped", form, "name=%3Cscript%3Ealert(1)%3C%2Fscript%3E&number=x", 400, "number:", `value="&lt;script&gt;alert(1)&lt;/script&gt;"`},
+		{"not a form", "text/plain", "Ann 1", 415, "not supported", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/browser", func(t *testing.T) {
+			r := p.do("POST", "/add/handle/", tt.contentType, tt.body, "Accept", browserAccept)
+			if r.status != tt.status || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+				t.Fatalf("got %d %q, want %d text/html:\n%s", r.status, r.header.Get("Content-Type"), tt.status, r.body)
+			}
+			for _, want := range []string{`role="alert"`, `action="/add/handle/"`, `name="number"`, tt.typed} {
+				if !strings.Contains(r.body, want) {
+					t.Errorf("page lacks %s:\n%s", want, r.body)
+				}
+			}
+			if !strings.Contains(html.UnescapeString(r.body), tt.mention) {
+				t.Errorf("page does not show the error %q:\n%s", tt.mention, r.body)
+			}
+			if strings.Contains(r.body, "<script>") {
+				t.Errorf("page contains unescaped markup from the request:\n%s", r.body)
+			}
+		})
+		for _, accept := range []string{"application/json", "", "*/*"} {
+			t.Run(tt.name+"/Accept "+accept, func(t *testing.T) {
+				wantError(t, p.do("POST", "/add/handle/", tt.contentType, tt.body, "Accept", accept), tt.status, tt.mention)
+			})
+		}
+	}
+	t.Run("nothing was stored", func(t *testing.T) {
+		if r := p.do("GET", "/list", "", ""); !strings.Contains(r.body, `"contacts":[]`) {
+			t.Fatalf("/list after refused posts = %s, want no contacts", r.body)
+		}
+	})
+}
