@@ -33,6 +33,18 @@ func TestKey(t *testing.T) {
 	}
 }
 
+// newTestCache is a cache on a memcached of its own.
+func newTestCache(t *testing.T, opts Options) (*Cache, *testkit.Process) {
+	t.Helper()
+	mc := testkit.Memcached(t)
+	c, err := New(mc.Addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, mc
+}
+
 // lookup is one Get: the reply, or "" and the lease of a miss.
 func lookup(t *testing.T, c *Cache, name string) (string, Lease) {
 	t.Helper()
@@ -47,12 +59,7 @@ func lookup(t *testing.T, c *Cache, name string) (string, Lease) {
 }
 
 func TestCache(t *testing.T) {
-	mc := testkit.Memcached(t)
-	c, err := New(mc.Addr, Options{TTL: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, mc := newTestCache(t, Options{TTL: 10 * time.Second})
 
 	// Each step gets the lease of a lookup made just before it.
 	steps := []struct {
@@ -93,12 +100,7 @@ func TestCache(t *testing.T) {
 // read the old number from the store, and fills the cache only after a
 // write invalidated the name: the old number must not be cached.
 func TestStaleFillAfterWriteIsRefused(t *testing.T) {
-	mc := testkit.Memcached(t)
-	c, err := New(mc.Addr, Options{TTL: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, _ := newTestCache(t, Options{TTL: 10 * time.Second})
 	tests := []struct {
 		name  string
 		setup func(name string) // the cache before the slow reader's lookup
@@ -151,12 +153,7 @@ func TestNewRejectsSubSecondTTL(t *testing.T) {
 // TestConcurrentGetsBatch checks batched reads hand each caller its own
 // key's reply, including misses mixed into the same batch.
 func TestConcurrentGetsBatch(t *testing.T) {
-	mc := testkit.Memcached(t)
-	c, err := New(mc.Addr, Options{Fetchers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, _ := newTestCache(t, Options{Fetchers: 1})
 	const n = 40
 	for i := range n {
 		if i%4 != 0 { // every fourth name stays uncached
