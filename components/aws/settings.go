@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
@@ -47,7 +48,7 @@ var instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 
 // sizes is how EC2 names the abstract sizes.
 var sizes = platform.SizeCatalog{
-	Cloud: "aws", Noun: "instance type", Example: "t3.micro", Valid: instanceTypeRE, Arch: archOf,
+	Cloud: "aws", Noun: "instance type", Example: "t3.micro", Valid: instanceTypeRE, Arch: archOf, Capacity: capacityOf,
 	Defaults: func(_, arch string) map[string]string { return maps.Clone(defaultTypes[arch]) },
 }
 
@@ -94,6 +95,51 @@ func archOf(instanceType string) string {
 		return "arm64"
 	}
 	return "amd64"
+}
+
+// burstable are the sizes of the burstable families (t2, t3, t3a, t4g).
+var burstable = map[string]platform.Capacity{
+	"nano": {MemGB: 0.5, VCPUs: 2}, "micro": {MemGB: 1, VCPUs: 2}, "small": {MemGB: 2, VCPUs: 2},
+	"medium": {MemGB: 4, VCPUs: 2}, "large": {MemGB: 8, VCPUs: 2}, "xlarge": {MemGB: 16, VCPUs: 4}, "2xlarge": {MemGB: 32, VCPUs: 8},
+}
+
+// memPerVCPU is the memory (GiB) per vCPU of the fixed-ratio families, by
+// their letter: compute, general purpose, memory optimized.
+var memPerVCPU = map[byte]float64{'c': 2, 'm': 4, 'r': 8}
+
+var nxlargeRE = regexp.MustCompile(`^([0-9]+)xlarge$`)
+
+// capacityOf is the memory and vCPUs of an instance type: the burstable
+// families' sizes, and medium/large/<n>xlarge of the c, m and r families;
+// ok is false for every other type.
+func capacityOf(instanceType string) (platform.Capacity, bool) {
+	family, size, _ := strings.Cut(instanceType, ".")
+	if burstableRE.MatchString(instanceType) {
+		c, ok := burstable[size]
+		return c, ok
+	}
+	if len(family) < 2 || family[1] < '0' || family[1] > '9' {
+		return platform.Capacity{}, false
+	}
+	per, ok := memPerVCPU[family[0]]
+	if !ok {
+		return platform.Capacity{}, false
+	}
+	var vcpus float64
+	switch {
+	case size == "medium":
+		vcpus = 1
+	case size == "large":
+		vcpus = 2
+	case size == "xlarge":
+		vcpus = 4
+	case nxlargeRE.MatchString(size):
+		n, _ := strconv.Atoi(nxlargeRE.FindStringSubmatch(size)[1])
+		vcpus = 4 * float64(n)
+	default:
+		return platform.Capacity{}, false
+	}
+	return platform.Capacity{MemGB: per * vcpus, VCPUs: vcpus}, true
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
@@ -149,9 +150,10 @@ func newPlatform(s Settings) (*Platform, error) {
 }
 
 // sizes is how Compute Engine names the abstract sizes. On arm64 the
-// medium default follows the small type's series.
+// medium default follows the small type's series, and is the small type
+// itself when that is larger (t2a-standard-4 small, not a smaller medium).
 var sizes = platform.SizeCatalog{
-	Cloud: "gcp", Noun: "machine type", Example: "e2-micro", Valid: machineTypePattern, Arch: Arch,
+	Cloud: "gcp", Noun: "machine type", Example: "e2-micro", Valid: machineTypePattern, Arch: Arch, Capacity: Capacity,
 	Defaults: func(small, arch string) map[string]string {
 		types := maps.Clone(defaultTypes[arch])
 		if arch == "arm64" && small != "" {
@@ -159,6 +161,46 @@ var sizes = platform.SizeCatalog{
 		}
 		return types
 	},
+}
+
+// sharedCore are the shared-core machine types: vCPUs are their CPU share.
+var sharedCore = map[string]platform.Capacity{
+	"e2-micro": {MemGB: 1, VCPUs: 0.25}, "e2-small": {MemGB: 2, VCPUs: 0.5}, "e2-medium": {MemGB: 4, VCPUs: 1},
+	"f1-micro": {MemGB: 0.6, VCPUs: 0.2}, "g1-small": {MemGB: 1.7, VCPUs: 0.5},
+}
+
+// memPerVCPU is the memory (GB) per vCPU of the predefined shapes; N1's
+// differ from every later series'.
+var memPerVCPU = map[string]map[string]float64{
+	"standard": {"": 4, "n1": 3.75},
+	"highmem":  {"": 8, "n1": 6.5},
+	"highcpu":  {"": 1, "n1": 0.9},
+}
+
+var shapePattern = regexp.MustCompile(`^([a-z0-9]+)-(standard|highmem|highcpu)-([0-9]+)$`)
+var customPattern = regexp.MustCompile(`^([a-z0-9]+-)?custom-([0-9]+)-([0-9]+)(-ext)?$`)
+
+// Capacity is the memory and vCPUs of a machine type: the shared-core
+// types, the predefined standard/highmem/highcpu shapes and custom types;
+// ok is false for any other.
+func Capacity(machineType string) (platform.Capacity, bool) {
+	if c, ok := sharedCore[machineType]; ok {
+		return c, true
+	}
+	if m := shapePattern.FindStringSubmatch(machineType); m != nil {
+		n, _ := strconv.Atoi(m[3])
+		per, ok := memPerVCPU[m[2]][m[1]]
+		if !ok {
+			per = memPerVCPU[m[2]][""]
+		}
+		return platform.Capacity{MemGB: per * float64(n), VCPUs: float64(n)}, true
+	}
+	if m := customPattern.FindStringSubmatch(machineType); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		mb, _ := strconv.Atoi(m[3])
+		return platform.Capacity{MemGB: float64(mb) / 1024, VCPUs: float64(n)}, true
+	}
+	return platform.Capacity{}, false
 }
 
 // Name is "gcp".

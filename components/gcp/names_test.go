@@ -133,8 +133,8 @@ func TestInstanceTypes(t *testing.T) {
 	}{
 		{"defaults", base, "e2-micro", "e2-medium", "amd64"},
 		{"medium override", override, "e2-micro", "e2-standard-2", "amd64"},
-		{"t2a medium follows small's series", arm, "t2a-standard-2", "t2a-standard-1", "arm64"},
-		{"c4a medium follows small's series", axion, "c4a-standard-2", "c4a-standard-1", "arm64"},
+		{"t2a medium follows small's series, never below it", arm, "t2a-standard-2", "t2a-standard-2", "arm64"},
+		{"c4a medium follows small's series, never below it", axion, "c4a-standard-2", "c4a-standard-2", "arm64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := newPlatform(tc.s)
