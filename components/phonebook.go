@@ -2,6 +2,8 @@ package components
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -71,7 +73,13 @@ func NewPhonebook(ctx *pulumi.Context, name string, p platform.Platform, args *P
 
 	ttl := int(args.CacheTTL / time.Second)
 	r := pulumi.All(args.Binary.URL, store).ApplyT(func(v []any) (role.Role, error) {
-		return PhonebookRole(l, v[0].(string), args.Binary.SHA256, v[1].(string), ttl), nil
+		r := PhonebookRole(l, v[0].(string), args.Binary.SHA256, v[1].(string), ttl)
+		if args.RiakNodes == 0 {
+			// The embedded store's database is the machine's durable data:
+			// it survives a replace of the machine; only destroy deletes it.
+			r.Data = append(r.Data, filepath.Dir(strings.TrimPrefix(BoltStore(l), "bolt://")))
+		}
+		return r, nil
 	})
 	var err error
 	pb.App, err = p.Machine(ctx, appName, platform.MachineArgs{Group: appGroup, Size: "small", Public: true, Role: platform.RoleOf(r)},

@@ -30,11 +30,44 @@ type Host struct {
 	Healthy pulumi.BoolOutput `pulumi:"healthy"`
 }
 
+// DiskType is the token of the provider's disk: the folder a machine keeps
+// its role's Data in, apart from the host folder.
+const DiskType = "cloudlabs:local:Disk"
+
+// Disk is the program's view of a cloudlabs:local:Disk.
+type Disk struct {
+	pulumi.CustomResourceState
+
+	// Dir is the disk's folder: <StateDir>/<stack>/disks/<machine>.
+	Dir pulumi.StringOutput `pulumi:"dir"`
+}
+
+// reserved are folder names of the stack folder that are not machines.
+var reserved = map[string]bool{"artifacts": true, "disks": true}
+
+// machineSecrets turns a machine's MachineArgs.Secrets into the Host's
+// "secrets" input: the content of each of the role's SecretFiles, keyed by
+// its path in the host folder. components/local/secret.go sets it (in an
+// init func); nil means no secret delivery, and a machine with secrets
+// then fails rather than boot without them.
+var machineSecrets func(name string, l platform.Layout, args platform.MachineArgs) (pulumi.StringMapInput, error)
+
 // Machine registers a Host running the role, with the dynamic files
 // folded into the role's files and their Reload mapped to a SIGHUP of the
-// service it names.
+// service it names, and the machine's Disk, which holds the role's Data
+// folders so that a replacement of the Host keeps them.
 func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.MachineArgs, opts ...pulumi.ResourceOption) (*platform.Machine, error) {
+	if reserved[name] {
+		return nil, fmt.Errorf("local host %s: the name is taken by the stack folder's %s/ (choose another machine name)", name, name)
+	}
 	l := p.Layout(name)
+	disk := &Disk{}
+	if err := ctx.RegisterResource(DiskType, name+"-disk", pulumi.Map{
+		"name": pulumi.String(name),
+		"dir":  pulumi.String(filepath.Join(p.dir, "disks", name)),
+	}, disk, opts...); err != nil {
+		return nil, fmt.Errorf("local disk %s: %w", name, err)
+	}
 	deps := []any{args.Role}
 	for _, d := range args.Dynamic {
 		deps = append(deps, d.Content)
@@ -50,14 +83,28 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		}
 		return render(name, l, r, args.Dynamic, contents)
 	})
-	h := &Host{}
-	err := ctx.RegisterResource(HostType, name, pulumi.Map{
+	props := pulumi.Map{
 		"name":     pulumi.String(name),
 		"stateDir": pulumi.String(l.Root),
 		"bind":     pulumi.String(l.Bind),
 		"role":     inputs.ApplyT(func(v any) string { return v.(hostInputs).role }).(pulumi.StringOutput),
 		"reloads":  inputs.ApplyT(func(v any) map[string]string { return v.(hostInputs).reloads }).(pulumi.StringMapOutput),
-	}, h, opts...)
+		"dataDir":  disk.Dir,
+	}
+	if len(args.Secrets) > 0 {
+		if machineSecrets == nil {
+			return nil, fmt.Errorf("local host %s: %d secrets but this platform cannot deliver them", name, len(args.Secrets))
+		}
+		s, err := machineSecrets(name, l, args)
+		if err != nil {
+			return nil, fmt.Errorf("local host %s: %w", name, err)
+		}
+		if s != nil {
+			props["secrets"] = pulumi.ToSecret(s)
+		}
+	}
+	h := &Host{}
+	err := ctx.RegisterResource(HostType, name, props, h, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("local host %s: %w", name, err)
 	}

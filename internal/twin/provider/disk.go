@@ -83,7 +83,9 @@ func (Disk) Diff(ctx context.Context, req infer.DiffRequest[DiskArgs, DiskState]
 	if req.State.Dir != req.Inputs.Dir {
 		d["dir"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
-	return infer.DiffResponse{HasChanges: len(d) > 0, DetailedDiff: d}, nil
+	// A forced replace (--replace) reuses the folder: the old disk must be
+	// gone before the new one is made, or its delete would take the new.
+	return infer.DiffResponse{HasChanges: len(d) > 0, DetailedDiff: d, DeleteBeforeReplace: true}, nil
 }
 
 // Update moves the data to the new folder.
