@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"runtime"
 	"runtime/debug"
@@ -46,6 +47,7 @@ func (s *sizeFlag) Set(v string) error {
 // options are the parsed flags.
 type options struct {
 	listen, admin string
+	adminToken    string // contents of --admin-token-file, trimmed; "" refuses admin writes
 	capacity      sizeFlag
 	policy        cache.Policy
 	maxConns      int
@@ -58,7 +60,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("cachenode", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", ":11211", "memcached text protocol address, host:port")
-	fs.StringVar(&o.admin, "admin", ":8081", `HTTP admin API address, host:port ("" disables it)`)
+	fs.StringVar(&o.admin, "admin-listen", defaultAdmin,
+		`HTTP admin API address, host:port; host "private" means this machine's first private (RFC 1918 or ULA) address; "" disables the API`)
+	legacyAdmin := fs.String("admin", "", "deprecated name of -admin-listen")
+	tokenFile := fs.String("admin-token-file", "", "file holding the bearer token that admin writes (PUT /config, POST /clear) must carry; without it writes are refused")
 	fs.Var(&o.capacity, "capacity", "bytes of items kept before evicting (units B, KB, MB, GB); changeable via PUT /config")
 	policy := fs.String("policy", "lru", "eviction policy: "+strings.Join(cache.PolicyNames(), ", ")+"; changeable via PUT /config")
 	fs.IntVar(&o.maxConns, "max-conns", node.DefaultMaxConns, "open protocol connections allowed (memcached -c)")
@@ -66,6 +71,29 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads to use (GOMAXPROCS, memcached -t); 0 means all")
 	if err := appkit.Parse(fs, "CACHENODE", args); err != nil {
 		return o, fmt.Errorf("flags: %w", err)
+	}
+	set := map[string]bool{} // given on the command line or in the environment
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["admin"] {
+		if set["admin-listen"] && *legacyAdmin != o.admin {
+			return o, fmt.Errorf("flags -admin %q and -admin-listen %q disagree: set only -admin-listen", *legacyAdmin, o.admin)
+		}
+		o.admin = *legacyAdmin
+	}
+	if o.admin != "" {
+		if _, _, err := net.SplitHostPort(o.admin); err != nil {
+			return o, fmt.Errorf("flag -admin-listen %q: want host:port, private:port or \"\" to disable: %v", o.admin, err)
+		}
+	}
+	if *tokenFile != "" {
+		tok, err := readToken(*tokenFile)
+		if err != nil {
+			return o, fmt.Errorf("flag -admin-token-file: %w", err)
+		}
+		o.adminToken = tok
+	}
+	if o.capacity.n > cache.MaxCapacity {
+		return o, fmt.Errorf("flag -capacity %s: want 0B to %s", cache.FormatSize(o.capacity.n), cache.FormatSize(cache.MaxCapacity))
 	}
 	p, err := cache.ParsePolicy(*policy)
 	if err != nil {
@@ -84,11 +112,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// setMemoryLimit keeps the Go heap near the cache's budget: items plus a
+// memoryLimit is the Go heap target for a cache budget: items plus a
 // quarter for garbage plus a fixed allowance for buffers and the runtime.
-func setMemoryLimit(capacity int64) {
-	debug.SetMemoryLimit(capacity + capacity/4 + 64<<20)
+// It saturates at math.MaxInt64 (no limit) instead of overflowing: a
+// negative result would make debug.SetMemoryLimit keep the old limit.
+func memoryLimit(capacity int64) int64 {
+	const allowance = 64 << 20
+	if capacity < 0 {
+		capacity = 0
+	}
+	if capacity > (math.MaxInt64-allowance)/5*4 {
+		return math.MaxInt64
+	}
+	return capacity + capacity/4 + allowance
 }
+
+func setMemoryLimit(capacity int64) { debug.SetMemoryLimit(memoryLimit(capacity)) }
 
 // run serves until ctx is canceled. ready, if not nil, receives the
 // protocol and admin addresses once both listen (tests use it).
@@ -123,14 +162,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	defer stopAdmin()
 	adminDone := make(chan struct{})
 	if o.admin != "" {
-		api := &admin.API{Store: store, Requests: requests, Started: started, Logger: logger,
+		api := &admin.API{Store: store, Requests: requests, Started: started, Logger: logger, Token: o.adminToken,
 			OnConfig: func(c int64, _ cache.Policy) { setMemoryLimit(c) }}
-		aln, err := net.Listen("tcp", o.admin)
+		addr, err := resolveAdminAddr(o.admin, net.InterfaceAddrs)
 		if err != nil {
 			_ = srv.Shutdown(context.Background())
-			return fmt.Errorf("listen on %s: %w", o.admin, err)
+			return fmt.Errorf("flag -admin-listen: %w", err)
+		}
+		aln, err := net.Listen("tcp", addr)
+		if err != nil {
+			_ = srv.Shutdown(context.Background())
+			return fmt.Errorf("listen on %s: %w", addr, err)
 		}
 		adminAddr = aln.Addr().String()
+		if o.adminToken == "" {
+			logger.Warn("admin writes disabled: no -admin-token-file", "admin", adminAddr)
+		}
+		logger.Info("serving admin API", "addr", adminAddr, "writes", o.adminToken != "")
 		go func() {
 			defer close(adminDone)
 			if err := appkit.Serve(adminCtx, appkit.NewHTTPServer(api.Handler(appkit.NewMetrics("cachenode")), logger), aln, logger); err != nil {
