@@ -70,7 +70,7 @@ func (s *Server) requested(w http.ResponseWriter, r *http.Request) (int, error) 
 		return s.fromQuery(r.URL.RawQuery)
 	}
 	if len(body) == 0 {
-		return 0, badRequest("empty body: %s (or GET /fibonacci?n=N)", usage(s.maxN))
+		return 0, noInput(r.Method, s.maxN)
 	}
 	return Parse(body, s.maxN)
 }

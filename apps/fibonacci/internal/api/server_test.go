@@ -205,7 +205,7 @@ func TestBadRequests(t *testing.T) {
 		wantErr string
 	}{
 		{"empty body", "POST", "/fibonacci", strings.NewReader(""), 400, "empty body"},
-		{"no body on GET", "GET", "/fibonacci", nil, 400, "GET /fibonacci?n=N"},
+		{"no body on GET", "GET", "/fibonacci", nil, 400, "use GET /fibonacci?n=N"},
 		{"missing field", "POST", "/fibonacci", strings.NewReader(`{}`), 400, `missing field "fibonacci_number"`},
 		{"unknown field", "POST", "/fibonacci", strings.NewReader(`{"number": 3}`), 400, `unknown field "number"`},
 		{"string", "POST", "/fibonacci", strings.NewReader(`{"fibonacci_number": "20"}`), 400, "integer from 0 to 500, got a string"},
@@ -233,6 +233,44 @@ func TestBadRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := do(t, tc.method, base+tc.path, tc.body)
 			checkError(t, got, tc.status, tc.wantErr)
+		})
+	}
+}
+
+// TestNoInputSaysWhatToSend: a request without any n must be told, for its
+// method, the request to send instead, in a JSON 400.
+func TestNoInputSaysWhatToSend(t *testing.T) {
+	base, _ := start(t, Config{MaxN: 500})
+	const (
+		get  = `no n given: use GET /fibonacci?n=N, or POST /fibonacci with the JSON body {"fibonacci_number": N}, N an integer from 0 to 500`
+		post = `empty body: POST /fibonacci with the JSON body {"fibonacci_number": N}, N an integer from 0 to 500 (or GET /fibonacci?n=N)`
+	)
+	tests := []struct {
+		name, method string
+		body         io.Reader
+		want         string
+	}{
+		{"GET without query or body", "GET", nil, get},
+		{"GET with an empty body", "GET", strings.NewReader(""), get},
+		{"POST with an empty body", "POST", strings.NewReader(""), post},
+		{"POST without a body", "POST", nil, post},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := do(t, tc.method, base+"/fibonacci", tc.body)
+			if got.status != http.StatusBadRequest {
+				t.Errorf("status: got %d, want 400", got.status)
+			}
+			if ct := got.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type: got %q, want application/json", ct)
+			}
+			var e map[string]string
+			if err := json.Unmarshal([]byte(got.body), &e); err != nil {
+				t.Fatalf("body %q is not JSON: %v", got.body, err)
+			}
+			if len(e) != 1 || e["error"] != tc.want {
+				t.Errorf("got %q, want {\"error\": %q}", got.body, tc.want)
+			}
 		})
 	}
 }
