@@ -1,7 +1,8 @@
 // Command mcload is a closed-loop memcached text-protocol load generator:
 // C connections each send one get or set, read its whole reply, then send
-// the next (no pipelining), for a fixed duration against one server, so two
-// servers can be compared under exactly the same load.
+// the next (no pipelining), for a fixed duration (or a fixed number of
+// operations) against one server, so two servers can be compared under
+// exactly the same load.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,7 +34,8 @@ func main() {
 type Options struct {
 	Addr     string
 	Conns    int
-	Duration time.Duration
+	Duration time.Duration // stop after this long; 0: no time bound
+	Ops      int64         // stop after this many operations in all; 0: no count bound
 	Keys     int
 	Value    int
 	GetRatio float64
@@ -58,7 +61,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var o Options
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:11211", "memcached server host:port")
 	fs.IntVar(&o.Conns, "conns", 50, "concurrent connections, one request in flight each")
-	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measurement time (after preloading the keys)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measurement time (after preloading the keys); 0 with -ops for no time bound")
+	fs.Int64Var(&o.Ops, "ops", 0, "stop after this many operations in all (0: run for -duration)")
 	fs.IntVar(&o.Keys, "keys", 10000, "distinct keys, chosen uniformly")
 	fs.IntVar(&o.Value, "value", 100, "value size in bytes for sets")
 	fs.Float64Var(&o.GetRatio, "get-ratio", 0.9, "fraction of operations that are gets")
@@ -67,8 +71,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.Conns < 1 || o.Keys < 1 || o.Value < 0 || o.GetRatio < 0 || o.GetRatio > 1 || o.Duration <= 0 {
-		return errors.New("want -conns >= 1, -keys >= 1, -value >= 0, 0 <= -get-ratio <= 1, -duration > 0")
+	if o.Conns < 1 || o.Keys < 1 || o.Value < 0 || o.GetRatio < 0 || o.GetRatio > 1 || o.Duration < 0 || o.Ops < 0 || o.Duration == 0 && o.Ops == 0 {
+		return errors.New("want -conns >= 1, -keys >= 1, -value >= 0, 0 <= -get-ratio <= 1, and -duration > 0 or -ops > 0")
 	}
 	res, err := Run(context.Background(), o)
 	if err != nil {
@@ -102,8 +106,16 @@ func newWorkload(o Options) workload {
 	return w
 }
 
-// Run preloads every key, then applies the mix for o.Duration.
+// opTimeout bounds one operation when the run has no time bound, so a
+// stalled server ends a count-bounded run with errors instead of a hang.
+const opTimeout = 10 * time.Second
+
+// Run preloads every key, then applies the mix for o.Duration or until
+// o.Ops operations have been sent, whichever comes first.
 func Run(ctx context.Context, o Options) (Result, error) {
+	if o.Duration <= 0 && o.Ops <= 0 {
+		return Result{}, errors.New("want Duration > 0 or Ops > 0")
+	}
 	w := newWorkload(o)
 	if err := preload(o.Addr, w); err != nil {
 		return Result{}, err
@@ -117,8 +129,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		defer c.Close()
 		conns[i] = c
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.Duration)
-	defer cancel()
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Duration)
+		defer cancel()
+	}
+	var budget *atomic.Int64 // operations not yet claimed, when counted
+	if o.Ops > 0 {
+		budget = new(atomic.Int64)
+		budget.Store(o.Ops)
+	}
 	results := make([]Result, o.Conns)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -126,9 +146,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A deadline past the run's end unblocks a worker whose server stalls.
-			_ = c.SetDeadline(time.Now().Add(o.Duration + 10*time.Second))
-			results[i] = worker(ctx, c, w, o, rand.New(rand.NewPCG(o.Seed, uint64(i))))
+			if o.Duration > 0 {
+				// A deadline past the run's end unblocks a worker whose server stalls.
+				_ = c.SetDeadline(time.Now().Add(o.Duration + opTimeout))
+			}
+			results[i] = worker(ctx, c, w, o, budget, rand.New(rand.NewPCG(o.Seed, uint64(i))))
 		}()
 	}
 	wg.Wait()
@@ -163,12 +185,21 @@ func preload(addr string, w workload) error {
 	return nil
 }
 
-// worker runs one connection's closed loop until ctx is done; an error
-// ends the worker (the connection's state is unknown after one).
-func worker(ctx context.Context, c net.Conn, w workload, o Options, rng *rand.Rand) Result {
+// worker runs one connection's closed loop until ctx is done or, when
+// budget is set, no operation is left to claim from it; an error ends the
+// worker (the connection's state is unknown after one).
+func worker(ctx context.Context, c net.Conn, w workload, o Options, budget *atomic.Int64, rng *rand.Rand) Result {
 	var res Result
 	r := bufio.NewReaderSize(c, 16<<10)
 	for ctx.Err() == nil {
+		if budget != nil {
+			if budget.Add(-1) < 0 {
+				return res
+			}
+			if o.Duration <= 0 {
+				_ = c.SetDeadline(time.Now().Add(opTimeout))
+			}
+		}
 		k := rng.IntN(len(w.gets))
 		if rng.Float64() < o.GetRatio {
 			hit, err := get(c, r, w.gets[k])
