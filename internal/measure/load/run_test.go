@@ -30,21 +30,47 @@ func mustRequest(t *testing.T, method, url string, body []byte, h http.Header) *
 	return r
 }
 
-func TestRunCountsEveryFailureKind(t *testing.T) {
+// stallingServer answers 500 to every 5th request, never answers every 7th
+// (its handler blocks until the client gives up or the test ends, so the
+// client's timeout is certain, whatever the machine's speed) and "ok" to
+// the rest. It counts the 500s it sent and the requests it stalled.
+type stallingServer struct {
+	*httptest.Server
+	served500, stalled atomic.Int64
+}
+
+func newStallingServer(t *testing.T) *stallingServer {
+	t.Helper()
+	s := &stallingServer{}
+	release := make(chan struct{})
 	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch i := n.Add(1); {
 		case i%5 == 0:
+			s.served500.Add(1)
 			http.Error(w, "boom", http.StatusInternalServerError)
 		case i%7 == 0:
-			time.Sleep(2500 * time.Millisecond) // well past the client's timeout
+			s.stalled.Add(1)
+			select {
+			case <-r.Context().Done(): // the client timed out and closed
+			case <-release:
+			}
 		default:
-			fmt.Fprint(w, "ok")
+			if _, err := fmt.Fprint(w, "ok"); err != nil {
+				t.Errorf("write reply: %v", err)
+			}
 		}
 	}))
-	defer srv.Close()
+	// Cleanups run last in, first out: release the stalled handlers, then close.
+	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(release) })
+	return s
+}
+
+func TestRunCountsEveryFailureKind(t *testing.T) {
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
+			srv := newStallingServer(t)
 			res, err := Run(context.Background(), Options{Concurrency: 8, Requests: 200, Timeout: time.Second, StdClient: c.std},
 				fixed(mustRequest(t, "GET", srv.URL+"/x", nil, nil)))
 			if err != nil {
@@ -53,10 +79,18 @@ func TestRunCountsEveryFailureKind(t *testing.T) {
 			if res.Requests != 200 {
 				t.Fatalf("got %d requests, want 200: the run stopped early", res.Requests)
 			}
-			for _, kind := range []string{"status 500", KindTimeout} {
-				if res.Errors[kind] == 0 {
-					t.Errorf("no %q counted; errors %v, examples %v", kind, res.Errors, res.Examples)
-				}
+			stalled, served500 := int(srv.stalled.Load()), int(srv.served500.Load())
+			if stalled == 0 || served500 == 0 {
+				t.Fatalf("the server stalled %d and failed %d requests, want some of each", stalled, served500)
+			}
+			// Every stalled request is a certain timeout; an "ok" one slower
+			// than the timeout on a crowded machine would add to them.
+			if got := res.Errors[KindTimeout]; got < stalled {
+				t.Errorf("%d timeouts counted, want at least the %d requests the server never answered; errors %v, examples %v",
+					got, stalled, res.Errors, res.Examples)
+			}
+			if got := res.Errors["status 500"]; got != served500 {
+				t.Errorf("%d \"status 500\" counted, want the %d the server sent; errors %v", got, served500, res.Errors)
 			}
 			sum := 0
 			for _, v := range res.Errors {
@@ -74,9 +108,17 @@ func TestRunCountsEveryFailureKind(t *testing.T) {
 
 func TestRunReset(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		conn.(*net.TCPConn).SetLinger(0) // RST, not FIN
-		conn.Close()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		if err := conn.(*net.TCPConn).SetLinger(0); err != nil { // RST, not FIN
+			t.Errorf("set linger: %v", err)
+		}
+		if err := conn.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
 	}))
 	defer srv.Close()
 	for _, c := range clients {
@@ -99,7 +141,9 @@ func TestRunRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	if err := ln.Close(); err != nil { // nothing listens there now
+		t.Fatal(err)
+	}
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
 			res, err := Run(context.Background(), Options{Concurrency: 4, Requests: 20, Timeout: time.Second, StdClient: c.std},
@@ -118,7 +162,10 @@ func TestRunBodiesAndCheck(t *testing.T) {
 	big := strings.Repeat("x", 100_000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		fmt.Fprintf(w, `{"name":%q}`, r.PostForm.Get("name"))
 	})
 	mux.HandleFunc("GET /chunked", func(w http.ResponseWriter, r *http.Request) {
