@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type Handler struct {
 	MaxItemSize int       // reported by stats settings
 
 	currConns, totalConns, rejectedConns atomic.Int64
+	storeTooLarge, storeNoMemory         atomic.Int64
 }
 
 // Execute runs cmd and writes its reply (none with noreply) to w. It
@@ -48,6 +50,9 @@ func (h *Handler) Execute(w *bufio.Writer, cmd *protocol.Command) (quit bool) {
 		_, _ = w.WriteString("END\r\n")
 	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace, protocol.OpAppend, protocol.OpPrepend, protocol.OpCas:
 		r := st.Store(storeMode[cmd.Op], cmd.Key(), cmd.Value, cmd.Flags, cmd.Exptime, cmd.Cas)
+		if r == cache.OutOfMemory {
+			h.storeNoMemory.Add(1)
+		}
 		reply(w, cmd.NoReply, storeReply[r])
 	case protocol.OpDelete:
 		reply(w, cmd.NoReply, pick(st.Delete(cmd.Key()), "DELETED\r\n", "NOT_FOUND\r\n"))
@@ -90,7 +95,11 @@ func (h *Handler) Execute(w *bufio.Writer, cmd *protocol.Command) (quit bool) {
 func (h *Handler) Fail(w *bufio.Writer, err error) (closeConn bool) {
 	var ce *protocol.ClientError
 	var tl *protocol.TooLargeError
+	var bin *protocol.BinaryProtocolError
 	switch {
+	case errors.As(err, &bin):
+		writeBinaryError(w, bin)
+		return true
 	case errors.Is(err, protocol.ErrUnknownCommand):
 		_, _ = w.WriteString("ERROR\r\n")
 	case errors.As(err, &ce):
@@ -101,6 +110,7 @@ func (h *Handler) Fail(w *bufio.Writer, err error) (closeConn bool) {
 		if tl.Op == protocol.OpSet {
 			h.Store.Delete(tl.Key)
 		}
+		h.storeTooLarge.Add(1)
 		reply(w, tl.NoReply, "SERVER_ERROR object too large for cache\r\n")
 	case errors.Is(err, protocol.ErrLineTooLong):
 		_, _ = w.WriteString("CLIENT_ERROR line too long\r\n")
@@ -155,4 +165,26 @@ func writeValue(w *bufio.Writer, key []byte, it cache.Item, withCas bool) {
 	_, _ = w.Write(b)
 	_, _ = w.Write(it.Value)
 	_, _ = w.WriteString("\r\n")
+}
+
+// binaryUnknownCommand is the binary protocol's status 0x0081, which every
+// binary client handles: the request was not understood.
+const binaryUnknownCommand = 0x0081
+
+var binaryErrorBody = []byte("binary protocol not supported; use the text protocol")
+
+// writeBinaryError answers a binary request with a binary error response
+// (magic 0x81, the request's opcode and opaque, status Unknown command and
+// a message), so a binary client fails with a clear error instead of
+// hanging; the caller then closes the connection. memcached 1.6 started
+// with -B ascii instead waits for a newline that never comes.
+func writeBinaryError(w *bufio.Writer, e *protocol.BinaryProtocolError) {
+	var hdr [24]byte
+	hdr[0] = 0x81
+	hdr[1] = e.Opcode
+	binary.BigEndian.PutUint16(hdr[6:8], binaryUnknownCommand)
+	binary.BigEndian.PutUint32(hdr[8:12], uint32(len(binaryErrorBody)))
+	copy(hdr[12:16], e.Opaque[:])
+	_, _ = w.Write(hdr[:])
+	_, _ = w.Write(binaryErrorBody)
 }

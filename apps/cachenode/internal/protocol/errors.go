@@ -35,6 +35,20 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("object of %d bytes too large for cache", e.Size)
 }
 
+// BinaryProtocolError is a binary protocol request (first byte 0x80),
+// which cachenode does not speak. The connection must be closed after the
+// reply: the request's length is not trusted, so the stream cannot be
+// resynchronised. Opcode and Opaque echo the request header so a binary
+// client can match the error response to its request.
+type BinaryProtocolError struct {
+	Opcode byte
+	Opaque [4]byte
+}
+
+func (e *BinaryProtocolError) Error() string {
+	return "binary protocol not supported: use the text protocol"
+}
+
 // Messages memcached uses, reproduced byte for byte.
 const (
 	msgBadFormat   = "bad command line format"

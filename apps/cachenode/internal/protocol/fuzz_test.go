@@ -18,6 +18,7 @@ func FuzzParse(f *testing.F) {
 		"touch k 10\r\n", "flush_all 10 noreply\r\n", "stats items\r\n", "verbosity 1\r\n",
 		"version\r\nquit\r\n", "set k 0 0 -1\r\n", "set k 0 0 2147483648\r\n", "\r\n\r\n",
 		"get " + string(bytes.Repeat([]byte("k"), 251)) + "\r\n", "set k 0 0 100\r\nshort",
+		"\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00k",
 	} {
 		f.Add([]byte(s))
 	}

@@ -19,9 +19,14 @@ const (
 	MaxMultiGetLine = 1 << 20
 	// DefaultMaxItemSize is memcached's default -I: 1 MB.
 	DefaultMaxItemSize = 1 << 20
-	// keepLongBuffer is the largest line buffer kept between commands, so
-	// one huge multi-get does not pin a megabyte per idle connection.
-	keepLongBuffer = 64 << 10
+	// keepLongBuffer and keepTokens bound what a parser keeps between
+	// commands: one huge multi-get must not pin its megabyte line buffer
+	// and the ~24 MB of key slices (24 bytes per key) per idle connection.
+	// Common commands fit well within both, so they reuse and never allocate.
+	keepLongBuffer = 8 << 10
+	keepTokens     = 256
+	// binaryMagic opens every binary protocol request.
+	binaryMagic = 0x80
 )
 
 // Parser reads commands from one connection. It is not safe for concurrent use.
@@ -47,6 +52,14 @@ func NewParser(r *bufio.Reader, maxItemSize int) *Parser {
 // and *TooLargeError (reply and carry on), ErrLineTooLong (reply and close)
 // or an I/O error (close).
 func (p *Parser) Next() (*Command, error) {
+	p.release()
+	// A binary request has no newline to wait for: recognise its magic
+	// byte before reading a line, or the connection would hang.
+	if b, err := p.r.Peek(1); err != nil {
+		return nil, err
+	} else if b[0] == binaryMagic {
+		return nil, p.binaryRequest()
+	}
 	line, err := p.readLine()
 	if err != nil {
 		return nil, err
@@ -59,11 +72,46 @@ func (p *Parser) Next() (*Command, error) {
 	return &p.cmd, nil
 }
 
-// readLine returns the next line without its "\n" or "\r\n".
-func (p *Parser) readLine() ([]byte, error) {
+// release drops buffers the previous command grew past what common
+// commands need; it runs before the parser blocks waiting for input.
+func (p *Parser) release() {
 	if cap(p.long) > keepLongBuffer {
 		p.long = nil
 	}
+	if cap(p.tokens) > keepTokens {
+		p.tokens = make([][]byte, 0, 24)
+	}
+	keys := p.cmd.Keys[:0]
+	if cap(keys) > keepTokens {
+		keys = nil
+	}
+	// The last command's value and keys are not needed any more either.
+	p.cmd = Command{Keys: keys}
+}
+
+// RetainedBytes is how much buffer memory the parser keeps between
+// commands (line buffer, token and key slices); tests and stats use it.
+func (p *Parser) RetainedBytes() int {
+	const sliceHeader = 24
+	return cap(p.long) + cap(p.keyBuf) + sliceHeader*(cap(p.tokens)+cap(p.cmd.Keys))
+}
+
+// binaryRequest describes the binary request at the head of the input
+// from the header bytes already received; it never waits for more.
+func (p *Parser) binaryRequest() error {
+	hdr, _ := p.r.Peek(min(p.r.Buffered(), 24))
+	e := &BinaryProtocolError{}
+	if len(hdr) > 1 {
+		e.Opcode = hdr[1]
+	}
+	if len(hdr) >= 16 {
+		copy(e.Opaque[:], hdr[12:16])
+	}
+	return e
+}
+
+// readLine returns the next line without its "\n" or "\r\n".
+func (p *Parser) readLine() ([]byte, error) {
 	line, err := p.r.ReadSlice('\n')
 	if err == nil {
 		if len(line) > MaxLine && !isRetrieval(line) {
