@@ -3,7 +3,11 @@ package program
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/internal/config/stackfile"
@@ -11,7 +15,10 @@ import (
 )
 
 // Offline runs the program against recording mocks with a stack's config:
-// no CLI, plugin, credentials or network. Secrets in the file cannot be
+// no CLI, plugin, credentials or network. It plans, as a preview does:
+// what only a deployment needs (stackconfig.NotReady) is not required.
+// (The mocks run it as a deployment, not a dry run, so that every output
+// they compute is known, and rendered.) Secrets in the file cannot be
 // decrypted offline and are left out (the program then makes its own).
 func Offline(stack string, file map[string]stackfile.Value, build Builder) (*offline.Mocks, error) {
 	cfg := map[string]string{}
@@ -20,7 +27,28 @@ func Offline(stack string, file map[string]stackfile.Value, build Builder) (*off
 			cfg[k] = v.Value
 		}
 	}
-	return offline.Run(RunWith(build), stackfile.Project, stack, cfg)
+	m, err := offline.Run(func(ctx *pulumi.Context) error { return run(ctx, build, true) }, stackfile.Project, stack, cfg)
+	return m, plainError(err)
+}
+
+// plainError unwraps the SDK's multierror ("1 error occurred:\n\t* ...",
+// blank lines after) into its errors, for people to read.
+func plainError(err error) error {
+	var multi interface{ WrappedErrors() []error }
+	if !errors.As(err, &multi) {
+		return err
+	}
+	var errs []error
+	for _, e := range multi.WrappedErrors() {
+		if msg := strings.TrimSpace(e.Error()); msg != e.Error() {
+			e = errors.New(msg)
+		}
+		errs = append(errs, e)
+	}
+	if len(errs) == 0 {
+		return err
+	}
+	return errors.Join(errs...)
 }
 
 // Declared runs the program offline with a stack's config, building no

@@ -31,13 +31,27 @@ type Builder func(ctx context.Context, root, outDir, goarch string, apps []strin
 
 // RunWith is the program with the apps built by build.
 func RunWith(build Builder) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error { return run(ctx, build) }
+	return func(ctx *pulumi.Context) error { return run(ctx, build, false) }
 }
 
-func run(ctx *pulumi.Context, build Builder) error {
-	cfg, err := stackconfig.Parse(ctx.GetConfig)
+// run declares the stack. planOnly says the run only shows what would be
+// made (Offline: render, cost), as a dry run (preview) does.
+func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
+	// Only a real deployment needs what NotReady lists (it would install
+	// an unchecked package): a preview, render and cost go on with a
+	// warning, so every shipped stack can be looked at as cloned.
+	parse := stackconfig.Parse
+	if planOnly || ctx.DryRun() {
+		parse = stackconfig.ParsePlan
+	}
+	cfg, err := parse(ctx.GetConfig)
 	if err != nil {
 		return err
+	}
+	for _, msg := range cfg.NotReady() {
+		if err := ctx.Log.Warn(msg+" (a preview goes on with a placeholder hash; up will refuse)", nil); err != nil {
+			return err
+		}
 	}
 	p, err := newPlatform(ctx, cfg)
 	if err != nil {
@@ -64,13 +78,19 @@ func run(ctx *pulumi.Context, build Builder) error {
 			// its contacts in its embedded store, and says so in the outputs.
 			riakNodes = 0
 		}
+		riakPackage := components.RiakPackage{URL: cfg.RiakPackageURL, SHA256: cfg.RiakPackageSHA256}
+		if riakPackage.SHA256 == "" && riakNodes > 0 {
+			// A dry run only (Parse refuses a deployment without it, and
+			// NotReady warned): the nodes would refuse the package.
+			riakPackage.SHA256 = PlaceholderSHA256
+		}
 		var cookie pulumi.StringInput
 		if _, ok := ctx.GetConfig("riak:cookie"); ok {
 			cookie = config.GetSecret(ctx, "riak:cookie")
 		}
 		pb, err := components.NewPhonebook(ctx, "phonebook", p, &components.PhonebookArgs{
 			RiakNodes:     riakNodes,
-			RiakPackage:   components.RiakPackage{URL: cfg.RiakPackageURL, SHA256: cfg.RiakPackageSHA256},
+			RiakPackage:   riakPackage,
 			RiakCookie:    cookie,
 			Binary:        bins["phonebook"],
 			CacheTTL:      cfg.CacheTTL,

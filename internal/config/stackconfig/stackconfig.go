@@ -119,7 +119,11 @@ func parse(get Getter, deploy bool) (Config, error) {
 		p.fail("ssh:allowCidr and ssh:publicKey open SSH together: set both, or neither to keep SSH closed")
 	}
 	if len(p.errs) > 0 {
-		return Config{}, fmt.Errorf("invalid stack configuration:\n  %w", errors.Join(p.errs...))
+		msgs := make([]string, len(p.errs))
+		for i, e := range p.errs {
+			msgs[i] = e.Error()
+		}
+		return Config{}, errors.New("invalid stack configuration:\n  " + strings.Join(msgs, "\n  "))
 	}
 	return c, nil
 }
