@@ -2,9 +2,7 @@ package cost
 
 import (
 	"fmt"
-	"maps"
 	"os"
-	"strings"
 
 	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/internal/config/stackconfig"
@@ -13,10 +11,6 @@ import (
 
 // LocalNote is the whole estimate of the local twin.
 const LocalNote = "the local twin costs nothing: it runs on this machine"
-
-// placeholderSHA256 stands in for a Riak package hash, which changes no
-// price.
-const placeholderSHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // Declare runs a stack's program offline with the given config values
 // and returns the resources it declared (program.Declared, given by labctl):
@@ -29,11 +23,13 @@ func Stack(stack string, values map[string]stackfile.Value, declare Declare, t T
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	values, notes := pricingValues(values)
-	cfg, err := stackconfig.Parse(func(k string) (string, bool) { v, ok := values[k]; return v.Value, ok })
+	// A plan, not a deployment: what only a deployment needs (the Riak
+	// package's hash) changes no price, and becomes a warning.
+	cfg, err := stackconfig.ParsePlan(func(k string) (string, bool) { v, ok := values[k]; return v.Value, ok && v.Secure == "" })
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", stack, err)
 	}
+	notes := cfg.NotReady()
 	if cfg.Platform == "local" {
 		return &Report{Stack: stack, Platform: "local", HoursPerDay: o.HoursPerDay, EgressGBPerDay: o.EgressGBPerDay,
 			Currency: t.Currency, AsOf: t.AsOf, Lines: []Line{}, Warnings: []string{}, Note: LocalNote}, nil
@@ -56,20 +52,6 @@ func Stack(stack string, values map[string]stackfile.Value, declare Declare, t T
 	rep.Stack = stack
 	rep.Warnings = append(notes, rep.Warnings...)
 	return rep, nil
-}
-
-// pricingValues fills in what validation requires but no price depends
-// on, so an estimate works before the stack is ready to deploy.
-func pricingValues(values map[string]stackfile.Value) (map[string]stackfile.Value, []string) {
-	out := maps.Clone(values)
-	notes := []string{}
-	if v, ok := out["riak:packageSha256"]; !ok || (v.Value == "" && v.Secure == "") {
-		out["riak:packageSha256"] = stackfile.Value{Value: placeholderSHA256}
-		if on := out["cloudlabs:environments"]; on.Value == "" || strings.Contains(on.Value, "phonebook") {
-			notes = append(notes, "riak:packageSha256 is unset: priced anyway (the hash changes no price), but `pulumi up` needs it")
-		}
-	}
-	return out, notes
 }
 
 // awsRegion is where the AWS provider will deploy: aws:region, else the
