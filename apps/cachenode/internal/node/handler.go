@@ -25,6 +25,8 @@ type Handler struct {
 
 	currConns, totalConns, rejectedConns atomic.Int64
 	storeTooLarge, storeNoMemory         atomic.Int64
+	tcpPort                              atomic.Int64 // of the first listener served, for stats settings
+	conns                                connRegistry
 }
 
 // Execute runs cmd and writes its reply (none with noreply) to w. It

@@ -74,6 +74,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	defer s.untrack(ln)
+	s.Handler.tcpPort.CompareAndSwap(0, portOf(ln.Addr()))
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -118,6 +119,7 @@ func isTemporary(err error) bool {
 
 func (s *Server) serveConn(c net.Conn) {
 	h := s.Handler
+	ci := h.conns.add(c, time.Now())
 	defer func() {
 		// A bug in one command must not take the node down: log it, drop
 		// this connection, keep serving the others.
@@ -125,15 +127,26 @@ func (s *Server) serveConn(c net.Conn) {
 			s.logger().Error("connection panicked", "remote", c.RemoteAddr().String(), "panic", r, "stack", string(debug.Stack()))
 		}
 		c.Close()
+		h.conns.remove(ci)
 		s.trackConn(c, false)
 		h.currConns.Add(-1)
 		s.wg.Done()
 	}()
-	br := bufio.NewReaderSize(c, bufferSize)
-	bw := bufio.NewWriterSize(c, bufferSize)
+	cc := countingConn{Conn: c, ci: ci}
+	br := bufio.NewReaderSize(cc, bufferSize)
+	bw := bufio.NewWriterSize(cc, bufferSize)
 	p := protocol.NewParser(br, h.MaxItemSize)
 	for {
+		idle := br.Buffered() == 0
+		if idle {
+			ci.waiting.Store(true)
+		}
 		cmd, err := p.Next()
+		if idle {
+			// Once per batch of pipelined commands, not per command.
+			ci.waiting.Store(false)
+			ci.lastCmd.Store(time.Now().Unix())
+		}
 		done := false
 		if err != nil {
 			done = h.Fail(bw, err)

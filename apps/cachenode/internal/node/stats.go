@@ -24,6 +24,13 @@ func (h *Handler) stats(w *bufio.Writer, args [][]byte) {
 		h.settings(w)
 	case "items":
 		h.items(w)
+	case "slabs":
+		h.slabs(w)
+	case "conns":
+		h.connStats(w)
+	case "sizes":
+		// memcached's default too: item size histograms are not kept.
+		stat(w, "sizes_status", "disabled")
 	case "reset":
 		h.Store.ResetStats()
 		_, _ = w.WriteString("RESET\r\n")
@@ -74,6 +81,7 @@ func (h *Handler) general(w *bufio.Writer) {
 	stat(w, "curr_connections", h.currConns.Load())
 	stat(w, "total_connections", h.totalConns.Load())
 	stat(w, "rejected_connections", h.rejectedConns.Load())
+	stat(w, "connection_structures", h.currConns.Load())
 	stat(w, "cmd_get", s.CmdGet)
 	stat(w, "cmd_set", s.CmdSet)
 	stat(w, "cmd_flush", s.CmdFlush)
@@ -92,7 +100,13 @@ func (h *Handler) general(w *bufio.Writer) {
 	stat(w, "cas_badval", s.CasBadval)
 	stat(w, "touch_hits", s.TouchHits)
 	stat(w, "touch_misses", s.TouchMisses)
+	stat(w, "store_too_large", h.storeTooLarge.Load())
+	stat(w, "store_no_memory", h.storeNoMemory.Load())
+	read, written := h.conns.bytes()
+	stat(w, "bytes_read", read)
+	stat(w, "bytes_written", written)
 	stat(w, "limit_maxbytes", s.Capacity)
+	stat(w, "accepting_conns", 1)
 	stat(w, "threads", runtime.GOMAXPROCS(0))
 	stat(w, "bytes", s.Bytes)
 	stat(w, "curr_items", s.Items)
@@ -105,20 +119,94 @@ func (h *Handler) settings(w *bufio.Writer) {
 	s := h.Store.Stats()
 	stat(w, "maxbytes", s.Capacity)
 	stat(w, "maxconns", h.MaxConns)
+	stat(w, "tcpport", h.tcpPort.Load())
+	stat(w, "udpport", 0)
 	stat(w, "evictions", "on")
 	stat(w, "eviction_policy", s.Policy.String())
+	stat(w, "num_threads", runtime.GOMAXPROCS(0))
+	stat(w, "cas_enabled", "yes")
+	stat(w, "binding_protocol", "ascii")
+	stat(w, "auth_enabled_sasl", "no")
+	stat(w, "auth_enabled_ascii", "no")
 	stat(w, "item_size_max", h.MaxItemSize)
 	stat(w, "item_overhead", int64(cache.ItemOverhead))
-	stat(w, "num_threads", runtime.GOMAXPROCS(0))
+	stat(w, "maxconns_fast", "yes")
+	stat(w, "flush_enabled", "yes")
+	stat(w, "lru_crawler", "no")
+	stat(w, "idle_timeout", 0)
+	stat(w, "ssl_enabled", "no")
 }
 
-// items reports one pseudo slab class (cachenode has no slabs) so tools
-// that walk "stats items" find the totals they expect.
+// pseudoClass is the one slab class cachenode reports: it has no slabs,
+// so "class 1" is the whole store, for tools (memcached-tool) that walk
+// "stats items" and "stats slabs".
+const pseudoClass = "1"
+
+// pageSize is memcached's slab page size, the unit of total_pages.
+const pageSize = 1 << 20
+
+// items reports the pseudo class. Like memcached, no class is listed
+// while the store is empty. Omitted: age and evicted_time (cachenode
+// keeps no access times) and the segmented-LRU counters it has no LRU for.
 func (h *Handler) items(w *bufio.Writer) {
 	s := h.Store.Stats()
 	if s.Items == 0 {
 		return
 	}
-	stat(w, "items:1:number", s.Items)
-	stat(w, "items:1:evicted", s.Evictions)
+	p := "items:" + pseudoClass + ":"
+	stat(w, p+"number", s.Items)
+	stat(w, p+"mem_requested", s.Bytes)
+	stat(w, p+"evicted", s.Evictions)
+	stat(w, p+"outofmemory", h.storeNoMemory.Load())
+}
+
+// slabs describes the pseudo class in slab terms: a chunk is the average
+// item as charged against capacity (key + value + cache.ItemOverhead),
+// total_chunks is how many such items the capacity holds, used_chunks the
+// items stored, total_pages the charged bytes in memcached's 1 MB pages.
+func (h *Handler) slabs(w *bufio.Writer) {
+	s := h.Store.Stats()
+	if s.Items == 0 {
+		stat(w, "active_slabs", 0)
+		stat(w, "total_malloced", s.Bytes)
+		return
+	}
+	chunk := (s.Bytes + s.Items - 1) / s.Items
+	total := max(s.Capacity/chunk, s.Items)
+	p := pseudoClass + ":"
+	stat(w, p+"chunk_size", chunk)
+	stat(w, p+"chunks_per_page", max(pageSize/chunk, 1))
+	stat(w, p+"total_pages", (s.Bytes+pageSize-1)/pageSize)
+	stat(w, p+"total_chunks", total)
+	stat(w, p+"used_chunks", s.Items)
+	stat(w, p+"free_chunks", total-s.Items)
+	stat(w, p+"get_hits", s.GetHits)
+	stat(w, p+"cmd_set", s.CmdSet)
+	stat(w, p+"delete_hits", s.DeleteHits)
+	stat(w, p+"incr_hits", s.IncrHits)
+	stat(w, p+"decr_hits", s.DecrHits)
+	stat(w, p+"cas_hits", s.CasHits)
+	stat(w, p+"cas_badval", s.CasBadval)
+	stat(w, p+"touch_hits", s.TouchHits)
+	stat(w, "active_slabs", 1)
+	stat(w, "total_malloced", s.Bytes)
+}
+
+// connStats lists open connections as memcached does, keyed by a
+// connection number instead of a file descriptor. state is conn_waiting
+// while the connection waits for a command and conn_parse_cmd while it
+// runs one (the connection asking is always in conn_parse_cmd).
+func (h *Handler) connStats(w *bufio.Writer) {
+	now := time.Now().Unix()
+	for _, c := range h.conns.list() {
+		p := strconv.FormatInt(c.id, 10) + ":"
+		stat(w, p+"addr", c.addr)
+		stat(w, p+"listen_addr", c.listen)
+		state := "conn_parse_cmd"
+		if c.waiting.Load() {
+			state = "conn_waiting"
+		}
+		stat(w, p+"state", state)
+		stat(w, p+"secs_since_last_cmd", max(now-c.lastCmd.Load(), 0))
+	}
 }
