@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -147,5 +148,20 @@ func TestParseSize(t *testing.T) {
 				t.Errorf("ParseSize(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+func TestSetCapacityBounds(t *testing.T) {
+	s := New(Config{Capacity: 1 << 20})
+	for _, n := range []int64{-1, MaxCapacity + 1, 1<<63 - 1} {
+		if err := s.SetCapacity(n); err == nil || !strings.Contains(err.Error(), "0 to 1099511627776 bytes (1024GB)") {
+			t.Errorf("SetCapacity(%d) = %v, want an error naming the allowed range", n, err)
+		}
+		if got := s.Capacity(); got != 1<<20 {
+			t.Errorf("after refused SetCapacity(%d), capacity %d, want unchanged 1MB", n, got)
+		}
+	}
+	if err := s.SetCapacity(MaxCapacity); err != nil || s.Capacity() != MaxCapacity {
+		t.Errorf("SetCapacity(MaxCapacity) = %v, capacity %d", err, s.Capacity())
 	}
 }
