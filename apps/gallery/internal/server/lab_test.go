@@ -115,6 +115,20 @@ func TestLabAPI(t *testing.T) {
 			t.Fatalf("bucket holds %d objects %q, want 2", len(objs), objs)
 		}
 	})
+	t.Run("metrics count routes, codes and cache results", func(t *testing.T) {
+		m := scrape(t, g)
+		for _, want := range []string{
+			`gallery_http_requests_total{code="404",handler="api_key"} 1`,
+			`gallery_http_requests_total{code="413",handler="api_upload"} 1`,
+			`gallery_http_request_duration_seconds_count{handler="api_list_keys"}`,
+			`gallery_cache_results_total{node="` + st.nodes[0].Addr + `",result="hit"}`,
+			`gallery_cache_results_total{node="` + st.nodes[0].Addr + `",result="miss"}`,
+		} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
 }
 
 // TestRestart: a new gallery on the same database and bucket (and a cold,
