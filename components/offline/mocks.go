@@ -96,6 +96,37 @@ func (r Resource) Str(key string) string {
 	return ""
 }
 
+// Paths lists the paths of the string inputs that match, in the form
+// IgnoreChanges takes ("metadata.user-data", "a.b[0].c"), walking objects
+// and arrays and unwrapping secrets: where a value a test knows (a pinned
+// image, a #cloud-config) sits in a resource's inputs.
+func (r Resource) Paths(match func(string) bool) []string {
+	var out []string
+	var walk func(path string, v resource.PropertyValue)
+	walk = func(path string, v resource.PropertyValue) {
+		for v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		switch {
+		case v.IsString():
+			if match(v.StringValue()) {
+				out = append(out, path)
+			}
+		case v.IsObject():
+			obj := v.ObjectValue()
+			for _, k := range obj.StableKeys() {
+				walk(strings.TrimPrefix(path+"."+string(k), "."), obj[k])
+			}
+		case v.IsArray():
+			for i, e := range v.ArrayValue() {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		}
+	}
+	walk("", resource.NewObjectProperty(r.Inputs))
+	return out
+}
+
 // Mocks records resources and answers invokes with plausible values.
 // Safe for concurrent use, as the SDK requires.
 type Mocks struct {

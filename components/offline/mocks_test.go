@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -91,5 +92,25 @@ func TestIgnoresCoversSubpaths(t *testing.T) {
 	}
 	if !(Options{IgnoreChanges: []string{"*"}}).Ignores("anything") {
 		t.Error(`"*" does not ignore everything`)
+	}
+}
+
+func TestPaths(t *testing.T) {
+	r := Resource{Inputs: resource.PropertyMap{
+		"ami":      resource.NewStringProperty("ami-1"),
+		"metadata": resource.NewObjectProperty(resource.PropertyMap{"user-data": resource.MakeSecret(resource.NewStringProperty("#cloud-config\n"))}),
+		"disks": resource.NewArrayProperty([]resource.PropertyValue{
+			resource.NewObjectProperty(resource.PropertyMap{"image": resource.NewStringProperty("ami-1")}),
+		}),
+		"other": resource.NewStringProperty("ami-2"),
+	}}
+	if got, want := r.Paths(func(s string) bool { return s == "ami-1" }), []string{"ami", "disks[0].image"}; !slices.Equal(got, want) {
+		t.Errorf("image paths: got %v, want %v", got, want)
+	}
+	if got, want := r.Paths(func(s string) bool { return len(s) > 0 && s[0] == '#' }), []string{"metadata.user-data"}; !slices.Equal(got, want) {
+		t.Errorf("user data paths: got %v, want %v", got, want)
+	}
+	if got := r.Paths(func(string) bool { return false }); len(got) != 0 {
+		t.Errorf("nothing matches, got %v", got)
 	}
 }

@@ -494,40 +494,12 @@ func lifecycleStack(t *testing.T, cloud string) (*offline.Mocks, map[string]stri
 	return stack(t, cloud, cfg, "v1"), cfg
 }
 
-// inputPaths lists the dotted paths of a resource's string inputs that
-// match, walking objects and arrays (secrets unwrapped).
-func inputPaths(r offline.Resource, match func(string) bool) []string {
-	var out []string
-	var walk func(path string, v resource.PropertyValue)
-	walk = func(path string, v resource.PropertyValue) {
-		for v.IsSecret() {
-			v = v.SecretValue().Element
-		}
-		switch {
-		case v.IsString():
-			if match(v.StringValue()) {
-				out = append(out, path)
-			}
-		case v.IsObject():
-			for k, e := range v.ObjectValue() {
-				walk(strings.TrimPrefix(path+"."+string(k), "."), e)
-			}
-		case v.IsArray():
-			for i, e := range v.ArrayValue() {
-				walk(fmt.Sprintf("%s[%d]", path, i), e)
-			}
-		}
-	}
-	walk("", resource.NewObjectProperty(r.Inputs))
-	return out
-}
-
 // bootPaths are where a machine's image and user data are in its inputs:
 // exactly one of each, or the test fails.
 func bootPaths(t *testing.T, cloud string, r offline.Resource) (image, userData string) {
 	t.Helper()
-	img := inputPaths(r, func(s string) bool { return s == pinned[cloud] })
-	ud := inputPaths(r, func(s string) bool { return strings.HasPrefix(s, "#cloud-config") })
+	img := r.Paths(func(s string) bool { return s == pinned[cloud] })
+	ud := r.Paths(func(s string) bool { return strings.HasPrefix(s, "#cloud-config") })
 	if len(img) != 1 || len(ud) != 1 {
 		t.Fatalf("%s: image at %v and user data at %v, want one of each", r.Name, img, ud)
 	}
