@@ -48,7 +48,10 @@ func TestSetKeepsCommentsAndOtherKeys(t *testing.T) {
 	if err := Set(p, map[string]string{"fibonacci:nodes": "5", "cachepool:nodes": "1"}); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(p)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{"# the local twin", "# where", "encryptionsalt: abc", `fibonacci:nodes: "5"`, `cachepool:nodes: "1"`, "secure: AAABAHc="} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("file lacks %q:\n%s", want, b)
@@ -77,7 +80,9 @@ func TestSetCreates(t *testing.T) {
 func TestErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("config: [unclosed"), 0o644)
+	if err := os.WriteFile(bad, []byte("config: [unclosed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "not valid YAML") {
 		t.Errorf("bad YAML: got %v", err)
 	}
