@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
@@ -31,6 +32,7 @@ type Platform struct {
 	image  string                        // AMI, looked up on first use
 	groups map[string]*ec2.SecurityGroup // by group name, created on first use
 	order  []string                      // group names in creation order
+	params map[string]*ssm.Parameter     // stack secrets by name, created on first use
 }
 
 var _ platform.Platform = (*Platform)(nil)

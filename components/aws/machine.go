@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
@@ -40,6 +41,10 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", name, err)
 	}
+	secretNames, err := platform.SecretNames(name, args.Secrets)
+	if err != nil {
+		return nil, err
+	}
 	sg, err := p.group(ctx, args.Group)
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", name, err)
@@ -65,11 +70,34 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		}
 		deps = append(deps, obj)
 	}
+	// Secrets are parameters the machine reads with a role of its own; the
+	// user data names them, never holds them.
+	var profile pulumi.StringInput
+	secretIDs := map[string]string{}
+	if len(secretNames) > 0 {
+		params := make([]*ssm.Parameter, len(secretNames))
+		for i, s := range secretNames {
+			if params[i], err = p.parameter(ctx, s, args.Secrets[s]); err != nil {
+				return nil, fmt.Errorf("machine %s: %w", name, err)
+			}
+			secretIDs[s] = ParameterName(p.s.Project, p.s.Stack, s)
+		}
+		id, err := p.machineIdentity(ctx, name, params, opts)
+		if err != nil {
+			return nil, err
+		}
+		profile = id.profile.Name
+		deps = append(deps, id.ready...)
+	}
 	sshKey := p.s.SSHPublicKey
+	region := p.region
 	userData := pulumi.All(args.Role, p.bucket.Bucket).ApplyT(func(v []any) (string, error) {
 		r, ok := v[0].(role.Role)
 		if !ok {
 			return "", fmt.Errorf("machine %s: role output holds %T, want role.Role", name, v[0])
+		}
+		if err := platform.MatchSecrets(name, r, secretNames); err != nil {
+			return "", err
 		}
 		r = withSyncs(r)
 		for i, d := range args.Dynamic {
@@ -77,7 +105,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 				return "", fmt.Errorf("machine %s: sync %s: %w", name, d.Path, err)
 			}
 		}
-		ud, err := cloudinit.Render(r, cloudinit.Options{Platform: "aws", SSHKey: sshKey})
+		ud, err := cloudinit.Render(r, cloudinit.Options{Platform: "aws", SSHKey: sshKey, SecretIDs: secretIDs, Region: region})
 		if err != nil {
 			return "", fmt.Errorf("machine %s: %w", name, err)
 		}
@@ -118,6 +146,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 			Tags:                p.tags(name + "-root"),
 		},
 		CreditSpecification: creditSpecification(itype),
+		IamInstanceProfile:  profile,
 		Tags:                p.tags(name),
 	}, iopts...)
 	if err != nil {

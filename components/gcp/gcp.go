@@ -77,6 +77,7 @@ type Platform struct {
 	bucket  *storage.Bucket
 	account *serviceaccount.Account
 	reader  *storage.BucketIAMMember
+	secrets map[string]stackSecret // by secret name, created on first use
 }
 
 var _ platform.Platform = (*Platform)(nil)

@@ -36,13 +36,38 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", name, err)
 	}
+	secretNames, err := platform.SecretNames(name, args.Secrets)
+	if err != nil {
+		return nil, err
+	}
 	after := []pulumi.Resource{p.reader}
 	syncs, objs, err := p.dynamicObjects(ctx, name, args.Dynamic, opts)
 	if err != nil {
 		return nil, err
 	}
 	after = append(after, objs...)
-	userData := p.userData(name, args.Role, syncs)
+	// A machine that reads secrets runs as an account of its own, granted
+	// exactly its secrets; the user data names them, never holds them.
+	account := &compute.InstanceServiceAccountArgs{
+		Email:  p.account.Email,
+		Scopes: pulumi.StringArray{pulumi.String(ReadOnlyScope)},
+	}
+	secretIDs := map[string]string{}
+	if len(secretNames) > 0 {
+		acct, ready, err := p.machineAccount(ctx, name, secretNames, args.Secrets, opts)
+		if err != nil {
+			return nil, err
+		}
+		account = &compute.InstanceServiceAccountArgs{
+			Email:  acct.Email,
+			Scopes: pulumi.StringArray{pulumi.String(SecretScope)},
+		}
+		after = append(after, ready...)
+		for _, s := range secretNames {
+			secretIDs[s] = SecretID(p.s.Project, p.s.Stack, s)
+		}
+	}
+	userData := p.userData(name, args.Role, syncs, secretNames, secretIDs)
 
 	access := &compute.InstanceNetworkInterfaceAccessConfigArgs{}
 	var addr *compute.Address
@@ -86,10 +111,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 			Subnetwork:    p.subnet.ID(),
 			AccessConfigs: compute.InstanceNetworkInterfaceAccessConfigArray{access},
 		}},
-		ServiceAccount: &compute.InstanceServiceAccountArgs{
-			Email:  p.account.Email,
-			Scopes: pulumi.StringArray{pulumi.String(ReadOnlyScope)},
-		},
+		ServiceAccount: account,
 		Metadata: pulumi.StringMap{
 			"user-data":              userData,
 			"block-project-ssh-keys": pulumi.String("TRUE"),
@@ -176,12 +198,12 @@ func (p *Platform) dynamicObjects(ctx *pulumi.Context, machine string, dyn []pla
 }
 
 // userData renders the role with one sync service per dynamic file.
-func (p *Platform) userData(machine string, ro platform.RoleOutput, syncs []syncSpec) pulumi.StringOutput {
+func (p *Platform) userData(machine string, ro platform.RoleOutput, syncs []syncSpec, secretNames []string, secretIDs map[string]string) pulumi.StringOutput {
 	deps := []any{ro}
 	for _, s := range syncs {
 		deps = append(deps, s.url)
 	}
-	opt := cloudinit.Options{Platform: "gcp"}
+	opt := cloudinit.Options{Platform: "gcp", SecretIDs: secretIDs}
 	if p.sshOpen() {
 		opt.SSHKey = p.s.SSHPublicKey
 	}
@@ -189,6 +211,9 @@ func (p *Platform) userData(machine string, ro platform.RoleOutput, syncs []sync
 		r, ok := vs[0].(role.Role)
 		if !ok {
 			return "", fmt.Errorf("machine %s: role output holds %T, want role.Role", machine, vs[0])
+		}
+		if err := platform.MatchSecrets(machine, r, secretNames); err != nil {
+			return "", err
 		}
 		// The role may be shared with other machines: AddSync appends, so
 		// give this one slices of its own.

@@ -73,6 +73,24 @@ func AccountID(project, stack string) string {
 	return fmt.Sprintf("cl-%s-%06x", strings.Trim(string(name), "-"), h.Sum32()&0xffffff)
 }
 
+// MachineAccountID is the service account id of one machine of a stack
+// (machines that read secrets have their own): 6-30 characters of
+// [a-z0-9-], starting with a letter, unique per (project, stack, machine).
+func MachineAccountID(project, stack, machine string) string {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%s/%s", project, stack, machine)
+	name := []byte(strings.ToLower(machine))
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			name[i] = '-'
+		}
+	}
+	if len(name) > 19 {
+		name = name[:19]
+	}
+	return fmt.Sprintf("cm-%s-%06x", strings.Trim(string(name), "-"), h.Sum32()&0xffffff)
+}
+
 // tagPattern is what GCP accepts as a network tag (RFC 1035 label).
 var tagPattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
