@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
@@ -32,7 +33,10 @@ type CachePool struct {
 	Endpoints pulumi.StringArrayOutput `pulumi:"endpoints"`
 	// Admin are the nodes' admin base URLs (GET /stats, PUT /config).
 	Admin pulumi.StringArrayOutput `pulumi:"admin"`
-	Nodes []*platform.Machine
+	// AdminToken is the bearer token of the nodes' admin writes (PUT
+	// /config), one per pool, a Pulumi secret.
+	AdminToken pulumi.StringOutput `pulumi:"adminToken"`
+	Nodes      []*platform.Machine
 }
 
 // NewCachePool creates the nodes and the rules that let them (and
@@ -51,15 +55,24 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 		return nil, err
 	}
 	child := pulumi.Parent(c)
+	token, err := random.NewRandomPassword(ctx, name+"-admin-token", &random.RandomPasswordArgs{Length: pulumi.Int(40), Special: pulumi.Bool(false)}, child)
+	if err != nil {
+		return nil, fmt.Errorf("cache pool %s: admin token: %w", name, err)
+	}
+	c.AdminToken = pulumi.ToSecret(token.Result).(pulumi.StringOutput)
+	// The token reaches the nodes through the platform's secret store,
+	// never through their role.
+	tokenSecret := name + "-admin-token"
+	secrets := map[string]pulumi.StringOutput{tokenSecret: c.AdminToken}
 	group := name + "-node"
 	var endpoints, admin pulumi.StringArray
 	for i := 1; i <= args.Nodes; i++ {
 		mname := fmt.Sprintf("%s-node-%d", name, i)
 		l := p.Layout(mname)
 		r := args.Binary.URL.ApplyT(func(url string) (role.Role, error) {
-			return CacheNodeRole(l, url, args.Binary.SHA256, args.CapacityMB, args.Policy), nil
+			return CacheNodeRole(l, url, args.Binary.SHA256, args.CapacityMB, args.Policy, tokenSecret), nil
 		})
-		m, err := p.Machine(ctx, mname, platform.MachineArgs{Group: group, Size: "small", Role: platform.RoleOf(r)}, child)
+		m, err := p.Machine(ctx, mname, platform.MachineArgs{Group: group, Size: "small", Role: platform.RoleOf(r), Secrets: secrets}, child)
 		if err != nil {
 			return nil, fmt.Errorf("cache pool %s: %w", name, err)
 		}
@@ -80,5 +93,5 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 			return nil, fmt.Errorf("cache pool %s: %w", name, err)
 		}
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"endpoints": c.Endpoints, "admin": c.Admin})
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"endpoints": c.Endpoints, "admin": c.Admin, "adminToken": c.AdminToken})
 }

@@ -40,6 +40,13 @@ func NewRiakCluster(ctx *pulumi.Context, name string, p platform.Platform, args 
 	case args.Package.URL == "" || len(args.Package.SHA256) != 64:
 		return nil, fmt.Errorf("riak cluster %s: the Riak package needs a URL and its SHA-256", name)
 	}
+	// A .deb of another architecture would fail at boot, after the machines
+	// exist; the file name says which it is (an unnamed one is not checked).
+	if a := args.Package.Arch(); a != "" && a != p.Arch() {
+		return nil, fmt.Errorf("riak cluster %s: riak:packageUrl %s is an %s package but the Riak machines (size medium, riak:instanceType) are %s; "+
+			"allowed: riak:packageUrl and riak:packageSha256 of the %s build, or an %s riak:instanceType",
+			name, args.Package.URL, a, p.Arch(), p.Arch(), a)
+	}
 	c := &RiakCluster{Group: name}
 	if err := ctx.RegisterComponentResource("cloudlabs:riak:Cluster", name, c, opts...); err != nil {
 		return nil, err
@@ -53,15 +60,19 @@ func NewRiakCluster(ctx *pulumi.Context, name string, p platform.Platform, args 
 		}
 		cookie = pw.Result
 	}
+	// The cookie reaches the nodes through the platform's secret store,
+	// never through their role.
+	cookieSecret := name + "-cookie"
+	secrets := map[string]pulumi.StringOutput{cookieSecret: pulumi.ToSecret(cookie.ToStringOutput()).(pulumi.StringOutput)}
 	first := pulumi.String("").ToStringOutput()
 	var addrs pulumi.StringArray
 	for i := 1; i <= args.Nodes; i++ {
 		mname := fmt.Sprintf("%s-node-%d", name, i)
 		// The first node joins nobody; every later one joins the first.
-		r := pulumi.All(cookie, first).ApplyT(func(v []any) (role.Role, error) {
-			return RiakRole(args.Package, v[0].(string), v[1].(string), args.Nodes)
+		r := first.ApplyT(func(first string) (role.Role, error) {
+			return RiakRole(args.Package, cookieSecret, first, args.Nodes)
 		})
-		m, err := p.Machine(ctx, mname, platform.MachineArgs{Group: name, Size: "medium", Stateful: true, Role: platform.RoleOf(r)}, child)
+		m, err := p.Machine(ctx, mname, platform.MachineArgs{Group: name, Size: "medium", Stateful: true, Role: platform.RoleOf(r), Secrets: secrets}, child)
 		if err != nil {
 			return nil, fmt.Errorf("riak cluster %s: %w", name, err)
 		}

@@ -115,16 +115,31 @@ func UpstreamsFile(backends []string) (string, error) {
 	return templates.Render("nginx-upstreams.conf.tmpl", map[string]any{"Name": "fibonacci", "Servers": backends})
 }
 
-// CacheNodeRole is a node of the cache pool.
-func CacheNodeRole(l platform.Layout, url, sha string, capacityMB int, policy string) role.Role {
+// CacheAdminTokenPath is where a cache node finds its admin token.
+const CacheAdminTokenPath = "/etc/cloudlabs/cachenode-admin-token"
+
+// CacheNodeRole is a node of the cache pool. tokenSecret names the stack
+// secret holding the admin token, delivered to the node as a SecretFile
+// the service user alone reads. The admin API listens on the machine's
+// private address on a cloud (cachenode resolves "private" itself), on the
+// host's own address on the twin.
+func CacheNodeRole(l platform.Layout, url, sha string, capacityMB int, policy, tokenSecret string) role.Role {
+	adminHost := "private"
+	if l.Local {
+		adminHost = l.Bind
+	}
 	return role.Role{
 		Name:      "cachenode",
 		Downloads: []role.Download{download(l, "cachenode", url, sha)},
+		Secrets: []role.SecretFile{{
+			Name: tokenSecret, Path: l.Path(CacheAdminTokenPath), Mode: "0600", Owner: owner(l),
+		}},
 		Services: []role.Service{{
 			Name: "cachenode", Exec: l.Path(binDir + "cachenode"),
 			Args: []string{
 				"--listen", hostPort(l.Bind, l.Port(CachePort)),
-				"--admin", hostPort(l.Bind, l.Port(CacheAdmin)),
+				"--admin-listen", hostPort(adminHost, l.Port(CacheAdmin)),
+				"--admin-token-file", l.Path(CacheAdminTokenPath),
 				"--capacity", strconv.Itoa(capacityMB) + "MB",
 				"--policy", policy,
 			},
@@ -197,24 +212,54 @@ type RiakPackage struct {
 	SHA256 string
 }
 
-// RiakRole is one node of a Riak cluster. first is the private address of
-// the node every other node joins, "" on the first node itself; the role does not depend on any app
-// binary, so a new app never touches the nodes that hold the data.
-func RiakRole(pkg RiakPackage, cookie, first string, nodes int) (role.Role, error) {
+// Arch is the GOARCH the package is built for, read from the Debian file
+// name (riak_3.4.0-OTP26_amd64.deb); "" when the URL does not say.
+func (p RiakPackage) Arch() string {
+	base := p.URL
+	if i := strings.IndexAny(base, "?#"); i >= 0 {
+		base = base[:i]
+	}
+	base = base[strings.LastIndex(base, "/")+1:]
+	if !strings.HasSuffix(base, ".deb") {
+		return ""
+	}
+	base = strings.TrimSuffix(base, ".deb")
+	arch := base[strings.LastIndexAny(base, "_-.")+1:]
+	switch arch {
+	case "amd64", "x86_64":
+		return "amd64"
+	case "arm64", "aarch64":
+		return "arm64"
+	}
+	return ""
+}
+
+// RiakCookiePath is where a Riak node finds the cluster's Erlang cookie,
+// readable by root alone; the setup step copies it into riak.conf.
+const RiakCookiePath = "/etc/cloudlabs/riak-cookie"
+
+// RiakRole is one node of a Riak cluster. cookieSecret names the stack
+// secret holding the Erlang cookie, delivered to the node as a SecretFile
+// (never in the role's files); first is the private address of the node
+// every other node joins, "" on the first node itself. The role does not
+// depend on any app binary, so a new app never touches the nodes that hold
+// the data.
+func RiakRole(pkg RiakPackage, cookieSecret, first string, nodes int) (role.Role, error) {
 	conf, err := templates.Render("riak.conf.tmpl", map[string]any{
-		"Cookie": cookie, "RingSize": RingSize(nodes), "NVal": min(3, nodes),
+		"RingSize": RingSize(nodes), "NVal": min(3, nodes),
 		"DistFrom": RiakDistFrom, "DistTo": RiakDistTo,
 	})
 	if err != nil {
 		return role.Role{}, err
 	}
-	setup, err := templates.Render("riak-setup.sh.tmpl", nil)
+	setup, err := templates.Render("riak-setup.sh.tmpl", map[string]any{"CookiePath": RiakCookiePath})
 	if err != nil {
 		return role.Role{}, err
 	}
 	r := role.Role{
 		Name:      "riak",
 		Downloads: []role.Download{{Name: "riak", URL: pkg.URL, SHA256: pkg.SHA256, Path: "/opt/cloudlabs/riak.deb", Mode: "0644"}},
+		Secrets:   []role.SecretFile{{Name: cookieSecret, Path: RiakCookiePath, Mode: "0600"}},
 		Files: []role.File{
 			{Path: "/etc/cloudlabs/riak.conf", Content: conf, Mode: "0600"},
 			{Path: "/usr/local/sbin/cloudlabs-riak-setup", Content: setup, Mode: "0755"},

@@ -3,6 +3,11 @@ package gcp
 import (
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cloudlabs/cloudlabs/components"
+	"github.com/cloudlabs/cloudlabs/components/offline"
 )
 
 // TestSizesNeverShrink: whatever the small type, on either architecture,
@@ -53,5 +58,33 @@ func TestSmallerMediumRefused(t *testing.T) {
 		InstanceType: "t2a-standard-4", InstanceTypeBySize: map[string]string{"medium": "t2a-standard-1"}})
 	if err == nil || !strings.Contains(err.Error(), "size medium is t2a-standard-1, smaller than size small (t2a-standard-4)") {
 		t.Fatalf("got %v, want the smaller medium refused", err)
+	}
+}
+
+// TestRiakPackageMustMatchArch: an arm64 stack refuses the amd64 Riak
+// package before creating a machine, naming the key, the package's arch
+// and the machines'.
+func TestRiakPackageMustMatchArch(t *testing.T) {
+	mocks, err := offline.Run(func(ctx *pulumi.Context) error {
+		p, err := New(ctx, Settings{InstanceType: "t2a-standard-1"})
+		if err != nil {
+			return err
+		}
+		_, err = components.NewRiakCluster(ctx, "riak", p, &components.RiakClusterArgs{
+			Nodes:   1,
+			Package: components.RiakPackage{URL: "https://files.example/riak_3.4.0-OTP26_amd64.deb", SHA256: strings.Repeat("ab", 32)},
+		})
+		return err
+	}, "cloudlabs", "dev", nil)
+	if err == nil {
+		t.Fatal("an amd64 Riak package on arm64 machines was accepted")
+	}
+	for _, w := range []string{"riak:packageUrl", "riak:instanceType", "amd64 package", "are arm64"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	if n := len(mocks.OfType(offline.GCPInstance)); n != 0 {
+		t.Errorf("%d instances created before the refusal, want 0", n)
 	}
 }
