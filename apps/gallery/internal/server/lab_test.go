@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -92,6 +93,14 @@ func TestLabAPI(t *testing.T) {
 		code, r := post(t, g.url+"/api/upload", ct, body)
 		checkFail(t, "20 MB", code, r, http.StatusRequestEntityTooLarge)
 	})
+	t.Run("20 MB of another field, chunked, is 413", func(t *testing.T) {
+		// No Content-Length and the bulk in a field the gallery skips: only
+		// the body limit (http.MaxBytesReader) stops it.
+		body, ct := multipartBody(t, field{name: "key", value: []byte("junk")}, field{name: "junk", value: make([]byte, 20<<20)},
+			field{name: "file", filename: "a.png", value: first})
+		code, r := post(t, g.url+"/api/upload", ct, io.MultiReader(body))
+		checkFail(t, "chunked 20 MB", code, r, http.StatusRequestEntityTooLarge)
+	})
 	t.Run("non-image is 400", func(t *testing.T) {
 		body, ct := multipartBody(t, field{name: "key", value: []byte("text")}, field{name: "file", filename: "fake.png", value: []byte("just text, named .png")})
 		code, r := post(t, g.url+"/api/upload", ct, body)
@@ -119,7 +128,7 @@ func TestLabAPI(t *testing.T) {
 		m := scrape(t, g)
 		for _, want := range []string{
 			`gallery_http_requests_total{code="404",handler="api_key"} 1`,
-			`gallery_http_requests_total{code="413",handler="api_upload"} 1`,
+			`gallery_http_requests_total{code="413",handler="api_upload"} 2`,
 			`gallery_http_request_duration_seconds_count{handler="api_list_keys"}`,
 			`gallery_cache_results_total{node="` + st.nodes[0].Addr + `",result="hit"}`,
 			`gallery_cache_results_total{node="` + st.nodes[0].Addr + `",result="miss"}`,

@@ -106,13 +106,13 @@ func TestNodeKilled(t *testing.T) {
 			t.Errorf("%q: other bytes with a node down", k)
 		}
 	}
+	if m := scrape(t, g); !strings.Contains(m, fmt.Sprintf(`gallery_cache_results_total{node="%s",result="error"} %d`, dead, onDead)) {
+		t.Errorf("metrics do not count the dead node's %d failed reads:\n%s", onDead, grep(m, "cache_results"))
+	}
 	// Uploads also survive: the invalidation to the dead node fails quietly.
 	g.upload(t, "k0", keys["k1"])
 	if got := g.retrieve(t, "k0"); !bytes.Equal(got, keys["k1"]) {
 		t.Error("upload with a node down: the old image came back")
-	}
-	if m := scrape(t, g); !strings.Contains(m, `gallery_cache_results_total{node="`+dead+`",result="error"}`) {
-		t.Errorf("metrics do not count the dead node's errors:\n%s", grep(m, "cache_results"))
 	}
 }
 
