@@ -28,9 +28,9 @@ need_packages() {
   # No service is left enabled that the user did not ask for.
   for p in "${missing[@]}"; do
     case $p in
-    nginx | memcached)
+    nginx | memcached | prometheus | postgresql)
       if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet "$p" 2>/dev/null; then
-        $sudo systemctl disable --now "$p" >&2 && log "stopped and disabled the $p service the package started: the twin runs its own"
+        $sudo systemctl disable --now "$p" >&2 && log "stopped and disabled the $p service the package started: cloudlabs runs its own"
       fi
       ;;
     cloud-init)
@@ -62,8 +62,10 @@ need_go() {
 RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
 # shellcheck disable=SC2034
 # Only what tests run: cloud-init (its schema checker), shellcheck, python3
-# (a test's stand-in service). The benchmarks install their own tools.
-TEST_PACKAGES=(cloud-init shellcheck python3)
+# (a test's stand-in service), prometheus (the pool's metric store),
+# postgresql (the gallery's database; tests run private clusters). The
+# benchmarks install their own tools.
+TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql)
 
 # --- benchmarks: the pieces every scripts/bench-*.sh shares ---
 
