@@ -163,18 +163,37 @@ func TestInstances(t *testing.T) {
 	}
 }
 
+// TestIgnoredChanges: the stateful machine (the lab's db-1) keeps its disk
+// through a later up: changes to its image and user data are ignored and
+// never replace it. The stateless ones (app-1, web-1) ignore neither. Where
+// the image and user data sit in an instance's inputs is found from the
+// values themselves (the AMI the test pins, the #cloud-config), and the
+// options are the ones the engine would receive.
 func TestIgnoredChanges(t *testing.T) {
+	const pinned = "ami-0a1b2c3d4e5f60789"
+	mocks, _ := runLab(t, Settings{Image: pinned})
 	for _, tc := range []struct {
-		name     string
+		machine  string
 		stateful bool
-		want     []string
 	}{
-		{"stateless follows its image and role", false, nil},
-		{"stateful keeps its disk", true, []string{"ami", "userData"}},
+		{"app-1", false},
+		{"web-1", false},
+		{"db-1", true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := ignoredChanges(tc.stateful); !slices.Equal(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
+		t.Run(tc.machine, func(t *testing.T) {
+			r := named(t, mocks, tInstance, tc.machine)
+			img := r.Paths(func(s string) bool { return s == pinned })
+			ud := r.Paths(func(s string) bool { return strings.HasPrefix(s, "#cloud-config") })
+			if len(img) != 1 || len(ud) != 1 {
+				t.Fatalf("image at %v, user data at %v: want one of each", img, ud)
+			}
+			for _, p := range []string{img[0], ud[0]} {
+				if got := r.Options.Ignores(p); got != tc.stateful {
+					t.Errorf("changes to %s ignored: %t, want %t (ignoreChanges %v)", p, got, tc.stateful, r.Options.IgnoreChanges)
+				}
+				if tc.stateful && r.Options.Replaces(p) {
+					t.Errorf("a change to %s replaces the stateful machine (replaceOnChanges %v)", p, r.Options.ReplaceOnChanges)
+				}
 			}
 		})
 	}
