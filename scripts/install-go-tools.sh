@@ -3,6 +3,8 @@
 # module proxy into a cache folder, once each:
 #   actionlint  lints .github/workflows (internal/testing/ci)
 #   gotestsum   runs go test and lists every skipped test with its reason
+#   versitygw   the S3 gateway (posix backend) the twin and the gallery's
+#               tests use as object storage; about 4 minutes to build
 # Prints the directory holding them on its last line.
 set -euo pipefail
 
@@ -11,11 +13,13 @@ bindir="$cache/bin"
 
 log() { printf 'install-go-tools: %s\n' "$*" >&2; }
 
-# install NAME MODULE/CMD VERSION VERSION-COMMAND: a binary already there is
-# kept only if VERSION-COMMAND's first line names the pinned version.
+# install NAME MODULE PACKAGE VERSION: a binary already there is kept only
+# if its build information names the pinned module version (some tools,
+# built from the proxy, cannot say their own version).
 install() {
-  local name=$1 pkg=$2 version=$3 vcmd=$4
-  if [ -x "$bindir/$name" ] && "$bindir/$name" "$vcmd" 2>/dev/null | head -n 1 | grep -q -- "$version"; then
+  local name=$1 mod=$2 pkg=$3 version=$4
+  if [ -x "$bindir/$name" ] &&
+    go version -m "$bindir/$name" 2>/dev/null | grep -Eq "^[[:space:]]*mod[[:space:]]+${mod}[[:space:]]+${version}([[:space:]]|$)"; then
     return 0
   fi
   command -v go >/dev/null 2>&1 || { log "Go is required to build $name (https://go.dev/dl/)"; exit 1; }
@@ -25,6 +29,8 @@ install() {
 }
 
 mkdir -p "$bindir"
-install actionlint github.com/rhysd/actionlint/cmd/actionlint "${ACTIONLINT_VERSION:-v1.7.10}" -version
-install gotestsum gotest.tools/gotestsum "${GOTESTSUM_VERSION:-v1.13.0}" --version
+command -v go >/dev/null 2>&1 || { log "Go is required to build the test tools (https://go.dev/dl/)"; exit 1; }
+install actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint "${ACTIONLINT_VERSION:-v1.7.10}"
+install gotestsum gotest.tools/gotestsum gotest.tools/gotestsum "${GOTESTSUM_VERSION:-v1.13.0}"
+install versitygw github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "${VERSITYGW_VERSION:-v1.8.0}"
 echo "$bindir"

@@ -11,8 +11,7 @@ import (
 // Tool versions the scripts install; a cached build of another version is
 // not used.
 const (
-	PulumiVersion     = "3.256.0"
-	ActionlintVersion = "v1.7.10"
+	PulumiVersion = "3.256.0"
 )
 
 // CacheDir is where scripts/install-*.sh put what they build:
@@ -36,6 +35,8 @@ var tools = map[string]struct {
 }{
 	"pulumi":     {[]string{"pulumi-v" + PulumiVersion + "/bin", "pulumi-v*/bin", "bin"}, "scripts/install-pulumi.sh (the README's two commands run it)"},
 	"actionlint": {[]string{"bin"}, "scripts/install-go-tools.sh (the README's test command runs it)"},
+	"gotestsum":  {[]string{"bin"}, "scripts/install-go-tools.sh (the README's test command runs it)"},
+	"versitygw":  {[]string{"bin"}, "scripts/install-go-tools.sh (the README's two commands run it)"},
 }
 
 // Tool finds a tool the project installs: on PATH first, else where its

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudlabs/cloudlabs/internal/system"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
@@ -103,31 +104,15 @@ func Postgres(t testing.TB) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 }
 
-// VersitygwInstall is how to get the binary.
-const VersitygwInstall = "scripts/install-versitygw.sh (GOBIN=$CACHE/bin go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
-
-// versitygwBin finds versitygw on PATH or in the project's cache bin folder
-// ($CLOUDLABS_CACHE, else $XDG_CACHE_HOME/cloudlabs, else
-// ~/.cache/cloudlabs, then bin/), where scripts/install-versitygw.sh puts it.
+// versitygwBin finds versitygw where scripts/install-go-tools.sh puts it
+// (or on PATH), failing the test with the install line.
 func versitygwBin(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
+	p, err := system.Tool("versitygw")
+	if err != nil {
+		t.Fatal(err)
 	}
-	cache := os.Getenv("CLOUDLABS_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, _ := os.UserHomeDir()
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "cloudlabs")
-	}
-	if p := filepath.Join(cache, "bin", "versitygw"); isFile(p) {
-		return p
-	}
-	t.Fatalf("versitygw not found on PATH or in %s: install it with %s", filepath.Join(cache, "bin"), VersitygwInstall)
-	return ""
+	return p
 }
 
 // S3 is a running S3 gateway.
