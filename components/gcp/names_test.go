@@ -2,7 +2,6 @@ package gcp
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -61,32 +60,6 @@ func TestLabelValue(t *testing.T) {
 	}
 }
 
-func TestLifecycle(t *testing.T) {
-	for _, tc := range []struct {
-		name             string
-		stateful, public bool
-		want             lifecycle
-	}{
-		{"stateless replaced on new user data", false, false, lifecycle{ReplaceOnChanges: []string{"metadata"}}},
-		{"stateless public releases its address first", false, true, lifecycle{ReplaceOnChanges: []string{"metadata"}, DeleteBeforeReplace: true}},
-		{"stateful never replaced", true, false, lifecycle{IgnoreChanges: []string{"metadata", "bootDisk.initializeParams.image"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := lifecycleOf(tc.stateful, tc.public)
-			if !slices.Equal(got.ReplaceOnChanges, tc.want.ReplaceOnChanges) || !slices.Equal(got.IgnoreChanges, tc.want.IgnoreChanges) ||
-				got.DeleteBeforeReplace != tc.want.DeleteBeforeReplace {
-				t.Errorf("got %+v, want %+v", got, tc.want)
-			}
-			if tc.stateful && len(got.ReplaceOnChanges) > 0 {
-				t.Error("a stateful machine must never be replaced on change")
-			}
-			if n := len(got.options()); n == 0 {
-				t.Error("no resource options")
-			}
-		})
-	}
-}
-
 func TestSettingsRejected(t *testing.T) {
 	ok := Settings{Project: "p", Stack: "s", Region: "us-central1", Zone: "us-central1-a"}
 	for _, tc := range []struct {
@@ -119,6 +92,9 @@ func TestSettingsRejected(t *testing.T) {
 	}
 }
 
+// TestInstanceTypes: the defaults the README documents (e2-micro small,
+// e2-medium medium), an override, and the architecture an Arm small type
+// gives every size. How big an Arm medium is is TestSizesAreMonotonic's.
 func TestInstanceTypes(t *testing.T) {
 	base := Settings{Project: "p", Stack: "s", Region: "r", Zone: "r-a"}
 	override, arm, axion := base, base, base
@@ -128,27 +104,82 @@ func TestInstanceTypes(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		s             Settings
-		small, medium string
+		small, medium string // "" for medium: not stated here
 		arch          string
 	}{
 		{"defaults", base, "e2-micro", "e2-medium", "amd64"},
 		{"medium override", override, "e2-micro", "e2-standard-2", "amd64"},
-		{"t2a medium follows small's series, never below it", arm, "t2a-standard-2", "t2a-standard-2", "arm64"},
-		{"c4a medium follows small's series, never below it", axion, "c4a-standard-2", "c4a-standard-2", "arm64"},
+		{"t2a small makes every size arm64", arm, "t2a-standard-2", "", "arm64"},
+		{"c4a small makes every size arm64", axion, "c4a-standard-2", "", "arm64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := newPlatform(tc.s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.InstanceType("small") != tc.small || p.InstanceType("medium") != tc.medium || p.Arch() != tc.arch {
+			if p.InstanceType("small") != tc.small || tc.medium != "" && p.InstanceType("medium") != tc.medium || p.Arch() != tc.arch {
 				t.Errorf("got small %q medium %q arch %q, want %q %q %q",
 					p.InstanceType("small"), p.InstanceType("medium"), p.Arch(), tc.small, tc.medium, tc.arch)
+			}
+			for _, size := range platform.Sizes {
+				if a := Arch(p.InstanceType(size)); a != tc.arch {
+					t.Errorf("size %s is %s (%s), want %s like small", size, p.InstanceType(size), a, tc.arch)
+				}
 			}
 			if Image(p.Arch()) != "ubuntu-os-cloud/ubuntu-2404-lts-"+tc.arch {
 				t.Errorf("image %q", Image(p.Arch()))
 			}
 		})
+	}
+}
+
+// publishedGCE is the spec for TestSizesAreMonotonic: vCPUs and memory (GB)
+// of machine types as Compute Engine's machine family pages publish them.
+// Shared-core E2 types count their sustained vCPU share (e2-micro 0.25).
+var publishedGCE = map[string]struct{ vCPUs, memGB float64 }{
+	"e2-micro": {0.25, 1}, "e2-small": {0.5, 2}, "e2-medium": {1, 4},
+	"e2-standard-2": {2, 8}, "e2-standard-4": {4, 16}, "e2-standard-8": {8, 32},
+	"n2-standard-2": {2, 8}, "n2-standard-4": {4, 16}, "n1-standard-1": {1, 3.75}, "n1-standard-2": {2, 7.5},
+	"t2a-standard-1": {1, 4}, "t2a-standard-2": {2, 8}, "t2a-standard-4": {4, 16}, "t2a-standard-8": {8, 32},
+	"c4a-standard-1": {1, 4}, "c4a-standard-2": {2, 8}, "c4a-standard-4": {4, 16}, "c4a-standard-8": {8, 32},
+}
+
+// TestSizesAreMonotonic: on both architectures, whatever small type a
+// stack picks, every size is at least as big as the one before it
+// (small <= medium <= ...) in vCPUs and in memory.
+func TestSizesAreMonotonic(t *testing.T) {
+	smalls := []string{
+		"", "e2-micro", "e2-small", "e2-medium", "e2-standard-4", "n2-standard-2", "n1-standard-1", // amd64
+		"t2a-standard-1", "t2a-standard-2", "t2a-standard-4", "c4a-standard-1", "c4a-standard-2", "c4a-standard-4", // arm64
+	}
+	if len(platform.Sizes) < 2 {
+		t.Fatalf("sizes %v: nothing to order", platform.Sizes)
+	}
+	archs := map[string]bool{}
+	for _, small := range smalls {
+		t.Run("small="+small, func(t *testing.T) {
+			p, err := newPlatform(Settings{Project: "p", Stack: "s", Region: "r", Zone: "r-a", InstanceType: small})
+			if err != nil {
+				t.Fatal(err)
+			}
+			archs[p.Arch()] = true
+			for i := 1; i < len(platform.Sizes); i++ {
+				lo, hi := platform.Sizes[i-1], platform.Sizes[i]
+				lt, ht := p.InstanceType(lo), p.InstanceType(hi)
+				lc, lok := publishedGCE[lt]
+				hc, hok := publishedGCE[ht]
+				if !lok || !hok {
+					t.Fatalf("no published capacity in the test for %q or %q: add it", lt, ht)
+				}
+				if hc.vCPUs < lc.vCPUs || hc.memGB < lc.memGB {
+					t.Errorf("%s %s (%v vCPU, %v GB) is smaller than %s %s (%v vCPU, %v GB)",
+						hi, ht, hc.vCPUs, hc.memGB, lo, lt, lc.vCPUs, lc.memGB)
+				}
+			}
+		})
+	}
+	if !archs["amd64"] || !archs["arm64"] {
+		t.Errorf("architectures covered: %v, want amd64 and arm64", archs)
 	}
 }
 
