@@ -48,7 +48,10 @@ func TestChartCommand(t *testing.T) {
 		t.Fatalf("answer wrong:\n%s", out)
 	}
 
-	b, _ := os.ReadFile(svg)
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := xml.NewDecoder(strings.NewReader(string(b)))
 	polylines, legend, class := 0, []string{}, ""
 	for {

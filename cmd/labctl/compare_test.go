@@ -17,7 +17,10 @@ func measureFakeReplay(t *testing.T, dir, name string, mean, rps float64) string
 	p := filepath.Join(dir, name)
 	rep := replay.Report{Kind: "replay", Result: load.Result{Requests: 500, Responses: 500, RPS: rps,
 		Latency: load.Latency{Mean: mean, P50: mean, P90: mean, P98: mean, P99: mean, Max: mean}}}
-	b, _ := json.Marshal(rep)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

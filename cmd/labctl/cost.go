@@ -54,7 +54,7 @@ written), so "what if" is one command: labctl cost -s gcp-fibonacci -c fibonacci
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, false)
 	cmd.Flags().Float64Var(&o.HoursPerDay, "hours", 24, "hours a day the stack exists (0 < hours <= 24); everything scales with it, since labs are destroyed between sessions")
 	cmd.Flags().Float64Var(&o.EgressGBPerDay, "egress-gb-per-day", cost.DefaultEgressGBPerDay, "GB a day the machines send to the internet, priced at the first paid tier (free tiers ignored)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the estimate as JSON")

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,15 +20,73 @@ func runCost(t *testing.T, args ...string) (string, error) {
 // runFresh runs a freshly made command with args and returns its output:
 // no flag value leaks from one run into the next.
 func runFresh(cmd *cobra.Command, args ...string) (string, error) {
-	var out bytes.Buffer
+	out, _, err := runFreshStderr(cmd, args...)
+	return out, err
+}
+
+// runFreshStderr is runFresh that also returns what the command wrote to
+// its stderr.
+func runFreshStderr(cmd *cobra.Command, args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
 	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
 	cmd.SetArgs(args)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.Execute()
-	return out.String(), err
+	err = cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+// Test stacks with the shipped stacks' values, written out so that a
+// user's edit of stacks/ changes no expectation.
+const (
+	testAWSCachepool = `config:
+  aws:region: eu-north-1
+  cloudlabs:platform: aws
+  cloudlabs:environments:
+    - cachepool
+  cachepool:nodes: "2"
+  cachepool:capacityMB: "64"
+  cachepool:policy: lru
+`
+	testGCPFibonacci = `config:
+  gcp:project: my-gcp-project
+  gcp:region: us-central1
+  gcp:zone: us-central1-a
+  cloudlabs:platform: gcp
+  cloudlabs:environments:
+    - fibonacci
+  fibonacci:nodes: "3"
+`
+	testLocal = `config:
+  cloudlabs:platform: local
+  cloudlabs:environments:
+    - phonebook
+    - fibonacci
+    - cachepool
+  fibonacci:nodes: "3"
+  cachepool:nodes: "2"
+`
+)
+
+// stacksDir writes stack files (name -> content) into a new folder, for
+// --stacks-dir.
+func stacksDir(t *testing.T, stacks map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range stacks {
+		if err := os.WriteFile(filepath.Join(dir, "Pulumi."+name+".yaml"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func TestCostCommand(t *testing.T) {
+	dir := stacksDir(t, map[string]string{"aws-cachepool": testAWSCachepool, "gcp-fibonacci": testGCPFibonacci, "local": testLocal})
+	runCost := func(t *testing.T, args ...string) (string, error) {
+		t.Helper()
+		return runCost(t, append([]string{"--stacks-dir", dir}, args...)...)
+	}
 	t.Run("json has the report's shape", func(t *testing.T) {
 		out, err := runCost(t, "--stack", "gcp-fibonacci", "--json", "--hours", "8", "--egress-gb-per-day", "2")
 		if err != nil {
@@ -82,13 +142,28 @@ func TestCostCommand(t *testing.T) {
 		}
 	})
 	t.Run("-c changes the estimate, not the file", func(t *testing.T) {
-		three, _ := runCost(t, "-s", "aws-cachepool", "--json")
+		file := filepath.Join(dir, "Pulumi.aws-cachepool.yaml")
+		before, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		two, err := runCost(t, "-s", "aws-cachepool", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
 		five, err := runCost(t, "-s", "aws-cachepool", "--json", "-c", "cachepool:nodes=5")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(five, `"count": 5`) || strings.Contains(three, `"count": 5`) {
-			t.Errorf("5 nodes not priced:\n%s", five)
+		if !strings.Contains(five, `"count": 5`) || strings.Contains(two, `"count": 5`) || !strings.Contains(two, `"count": 2`) {
+			t.Errorf("2 then 5 nodes not priced:\n%s\n%s", two, five)
+		}
+		after, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, after) {
+			t.Errorf("cost -c wrote the stack file:\n%s", after)
 		}
 	})
 	t.Run("the local twin is free", func(t *testing.T) {
@@ -106,6 +181,8 @@ func TestCostCommand(t *testing.T) {
 		{"hours not a number", []string{"-s", "aws-cachepool", "--hours", "many"}, `invalid argument "many" for "--hours"`},
 		{"unknown type", []string{"-s", "aws-cachepool", "-c", "cloudlabs:instanceType=c7i.large"}, `instance type "c7i.large" has no aws eu-north-1 price: add it to internal/cost/prices.json`},
 		{"no such stack", []string{"-s", "nope"}, "stack nope: no config file"},
+		{"typo in a -c key", []string{"-s", "aws-cachepool", "-c", "cachepool:node=5"}, "cachepool:node: no such config key; did you mean cachepool:nodes?"},
+		{"typo in a -c namespace", []string{"-s", "gcp-fibonacci", "-c", "fibonaci:nodes=10"}, "fibonaci:nodes: no such config key; did you mean fibonacci:nodes?"},
 	}
 	for _, tc := range errs {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,9 +35,22 @@ type twin struct {
 
 const e2eStack = "e2e"
 
+// e2eConfig is the twin the test stands up, written out here: the test
+// owns its configuration, so a user's edit of stacks/Pulumi.local.yaml
+// (labctl up -c saves there) changes nothing it expects.
+const e2eConfig = `# labctl's end-to-end test: the local twin, all three environments.
+config:
+  cloudlabs:platform: local
+  cloudlabs:environments:
+    - phonebook
+    - fibonacci
+    - cachepool
+  fibonacci:nodes: "3"
+  cachepool:nodes: "2"
+`
+
 func newTwin(t *testing.T) *twin {
 	t.Helper()
-	root := testkit.ModuleRoot(t)
 	if _, err := system.Tool("pulumi"); err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -49,11 +61,7 @@ func newTwin(t *testing.T) *twin {
 	if err := os.MkdirAll(tw.stacks, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(root, "stacks", "Pulumi.local.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(tw.stacks, "Pulumi."+e2eStack+".yaml"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tw.stacks, "Pulumi."+e2eStack+".yaml"), []byte(e2eConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	backend := filepath.Join(tmp, "backend")
@@ -252,13 +260,19 @@ func checkPhonebook(t *testing.T, base string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(res.Body)
+	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
+	if err != nil {
+		t.Fatalf("GET /add/: %v", err)
+	}
 	if res.StatusCode != 200 || !strings.Contains(string(body), `action="/add/handle/"`) {
 		t.Fatalf("GET /add/: %d, want the form posting to /add/handle/:\n%s", res.StatusCode, body)
 	}
 	for _, number := range []string{"+358 40 123", "(040) 555-1"} {
-		req, _ := http.NewRequest("POST", base+"/add/handle/", strings.NewReader(url.Values{"name": {"Åsa / twin?"}, "number": {number}}.Encode()))
+		req, err := http.NewRequest("POST", base+"/add/handle/", strings.NewReader(url.Values{"name": {"Åsa / twin?"}, "number": {number}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
 		res, err := client.Do(req)
@@ -283,23 +297,26 @@ func checkPhonebook(t *testing.T, base string) {
 }
 
 // checkSpread sends 60 requests to the LB and wants every backend, and only
-// the backends, to answer — retried while nginx reloads its upstream list.
+// the backends, to answer — retried while nginx reloads its upstream list
+// (it polls the list every 10 s).
 func checkSpread(t *testing.T, lb string, backends []string, n int) {
 	t.Helper()
 	if len(backends) != n {
 		t.Fatalf("fibonacciBackends: got %v, want %d", backends, n)
 	}
 	want := strings.Join(sorted(backends), " ")
-	var got string
-	for attempt := 0; attempt < 30; attempt++ {
+	testkit.Eventually(t, fmt.Sprintf("60 requests answered by exactly %q", want), 60*time.Second, func() bool {
 		seen := map[string]bool{}
 		for i := 0; i < 60; i++ {
 			res, err := client.Post(lb+"/fibonacci", "application/json", strings.NewReader(`{"fibonacci_number": 30}`))
 			if err != nil {
 				t.Fatalf("POST %s/fibonacci: %v", lb, err)
 			}
-			body, _ := io.ReadAll(res.Body)
+			body, err := io.ReadAll(res.Body)
 			res.Body.Close()
+			if err != nil {
+				t.Fatalf("POST %s/fibonacci: read the answer: %v", lb, err)
+			}
 			if res.StatusCode != 200 || string(body) != `{"fibonacci_number": 30, "value": 832040}` {
 				t.Fatalf("POST /fibonacci through the LB: %d %s", res.StatusCode, body)
 			}
@@ -309,12 +326,12 @@ func checkSpread(t *testing.T, lb string, backends []string, n int) {
 		for k := range seen {
 			keys = append(keys, k)
 		}
-		if got = strings.Join(sorted(keys), " "); got == want {
-			return
+		got := strings.Join(sorted(keys), " ")
+		if got != want {
+			t.Logf("answered by %q, want %q: nginx may not have reloaded yet", got, want)
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("60 requests were answered by %q, want exactly %q", got, want)
+		return got == want
+	})
 }
 
 func checkMemcached(t *testing.T, endpoint string) {
@@ -330,28 +347,14 @@ func checkMemcached(t *testing.T, endpoint string) {
 
 func checkClosed(t *testing.T, addr string) {
 	t.Helper()
-	for attempt := 0; attempt < 50; attempt++ {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return
-		}
-		c.Close()
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Errorf("%s still accepts connections", addr)
+	testkit.WaitClosed(t, addr, 10*time.Second)
 }
 
-// waitGone waits for a process to end. A zombie has ended: it waits only
-// for its parent (here, often init) to collect its exit status.
+// waitGone waits for a process to end (testkit.ProcessGone: a zombie has
+// ended).
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	for attempt := 0; attempt < 100; attempt++ {
-		if testkit.ProcessGone(pid) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Errorf("process %d still runs", pid)
+	testkit.Eventually(t, fmt.Sprintf("process %d ending", pid), 10*time.Second, func() bool { return testkit.ProcessGone(pid) })
 }
 
 func hostOf(t *testing.T, base string) string {

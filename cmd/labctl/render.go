@@ -31,8 +31,11 @@ Values the cloud computes (bucket names, addresses) appear as placeholders.`,
 				return fmt.Errorf("--out is required: the folder to write the machines' files to")
 			}
 			// -c values apply to this rendering only; the file is not written.
-			root, _, values, _, err := stackValues(&f)
+			root, file, values, _, err := stackValues(&f)
 			if err != nil {
+				return err
+			}
+			if _, err := stackConfig(file, values, false, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			os.Setenv("CLOUDLABS_ROOT", root)
@@ -66,7 +69,7 @@ Values the cloud computes (bucket names, addresses) appear as placeholders.`,
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, false)
 	cmd.Flags().StringVarP(&out, "out", "o", "", "folder to write one file per machine into")
 	return cmd
 }

@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -23,13 +28,33 @@ import (
 type stackFlags struct {
 	stack     string
 	stacksDir string
-	config    []string // -c key=value, persisted into the stack's file
+	config    []string // -c key=value
+	// deploy: the command deploys (up), so the config must be complete
+	// for a real deployment (stackconfig.Parse), not only valid.
+	deploy bool
+	// noPlugin: the command reads state only (outputs) and needs no
+	// provider plugin built.
+	noPlugin bool
 }
 
-func (f *stackFlags) register(cmd *cobra.Command) {
+// Help of -c, by whether the command saves the values (as pulumi's -c
+// does) or uses them for this run only.
+const (
+	configSavedHelp  = "set a config value (key=value) and save it into stacks/Pulumi.<stack>.yaml before running, as pulumi's -c does"
+	configOneRunHelp = "use a config value (key=value) for this run only; the stack file is not written"
+)
+
+// register adds the flags; saves says whether -c values are saved into
+// the stack's file (commands that run the Pulumi engine) or used for this
+// run only (offline commands).
+func (f *stackFlags) register(cmd *cobra.Command, saves bool) {
 	cmd.Flags().StringVarP(&f.stack, "stack", "s", "local", "the stack: its config is stacks/Pulumi.<stack>.yaml")
 	cmd.Flags().StringVar(&f.stacksDir, "stacks-dir", os.Getenv("CLOUDLABS_STACKS_DIR"), "folder of the stack files (default: the repository's stacks/; env CLOUDLABS_STACKS_DIR)")
-	cmd.Flags().StringArrayVarP(&f.config, "config", "c", nil, "set a config value (key=value) in the stack's file before running, like pulumi's -c")
+	help := configOneRunHelp
+	if saves {
+		help = configSavedHelp
+	}
+	cmd.Flags().StringArrayVarP(&f.config, "config", "c", nil, help)
 }
 
 // localPassphrase encrypts the local twin's secrets when
@@ -57,9 +82,9 @@ func prepare(ctx context.Context, f *stackFlags) (*env, error) {
 	}
 	// Bad values fail here, before the file is written, a plugin built or
 	// state touched: a rejected -c leaves the stack as it was.
-	cfg, err := stackconfig.Parse(func(k string) (string, bool) { v, ok := values[k]; return v.Value, ok && v.Secure == "" })
+	cfg, err := stackConfig(file, values, f.deploy, os.Stderr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, err
 	}
 	if len(changes) > 0 {
 		if err := stackfile.Set(file, changes); err != nil {
@@ -71,11 +96,10 @@ func prepare(ctx context.Context, f *stackFlags) (*env, error) {
 		return nil, err
 	}
 	pluginDir := filepath.Join(root, ".labctl", "bin")
-	logf("building the local provider plugin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(pluginDir, "pulumi-resource-cloudlabs"), "./cmd/pulumi-resource-cloudlabs")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build the provider plugin: %w\n%s", err, out)
+	if !f.noPlugin {
+		if err := buildPlugin(ctx, root, filepath.Join(pluginDir, "pulumi-resource-cloudlabs")); err != nil {
+			return nil, err
+		}
 	}
 	backend := os.Getenv("PULUMI_BACKEND_URL")
 	if backend == "" {
@@ -107,6 +131,58 @@ func prepare(ctx context.Context, f *stackFlags) (*env, error) {
 		os.Setenv(k, v)
 	}
 	return &env{root: root, stackFile: file, pulumiBin: bin, pluginDir: pluginDir, cfg: cfg, vars: vars}, nil
+}
+
+// stackConfig validates a stack's values: for a deployment (deploy), all
+// it needs must be set; otherwise what only a deployment needs is a
+// warning, written to warn.
+func stackConfig(file string, values map[string]stackfile.Value, deploy bool, warn io.Writer) (stackconfig.Config, error) {
+	get := func(k string) (string, bool) { v, ok := values[k]; return v.Value, ok && v.Secure == "" }
+	parse := stackconfig.ParsePlan
+	if deploy {
+		parse = stackconfig.Parse
+	}
+	cfg, err := parse(get)
+	if err != nil {
+		return stackconfig.Config{}, fmt.Errorf("%s: %w", file, err)
+	}
+	for _, msg := range cfg.NotReady() {
+		fmt.Fprintf(warn, "labctl: warning: %s (this command goes on; up will refuse)\n", msg)
+	}
+	return cfg, nil
+}
+
+// buildPlugin builds the local provider plugin into out. go build relinks
+// nothing when it is up to date (it takes a second to find out), so this
+// speaks only when the plugin changed.
+func buildPlugin(ctx context.Context, root, out string) error {
+	before, _ := fileSum(out) // a missing plugin is one to build
+	build := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/pulumi-resource-cloudlabs")
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the provider plugin: %w\n%s", err, b)
+	}
+	after, err := fileSum(out)
+	if err != nil {
+		return fmt.Errorf("build the provider plugin: %w", err)
+	}
+	if before != after {
+		logf("built the local provider plugin (%s)", out)
+	}
+	return nil
+}
+
+func fileSum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // locateStack finds the repository and the stack's config file.
@@ -194,6 +270,18 @@ func stackValues(f *stackFlags) (root, file string, values map[string]stackfile.
 	}
 	if values, err = stackfile.Load(file); err != nil {
 		return "", "", nil, nil, err
+	}
+	// A typo in a key would be saved, or ignored, without a word: every
+	// key must be one the project declares.
+	schema, err := stackconfig.LoadSchema(filepath.Join(root, "Pulumi.yaml"))
+	if err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := schema.Check(slices.Collect(maps.Keys(values))); err != nil {
+		return "", "", nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := schema.Check(slices.Collect(maps.Keys(changes))); err != nil {
+		return "", "", nil, nil, fmt.Errorf("-c: %w", err)
 	}
 	for k, v := range changes {
 		values[k] = stackfile.Value{Value: v}

@@ -26,7 +26,7 @@ import (
 
 func init() {
 	root.AddCommand(
-		stackCommand("up", "Create or update the stack's machines (the local twin by default) and print its URLs",
+		stackCommand("up", "Create or update the stack's machines (the local twin by default) and print its URLs", deploys,
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Up(ctx, optup.ProgressStreams(os.Stderr))
 				if err != nil {
@@ -37,12 +37,12 @@ func init() {
 				}
 				return applyTwinLink(ctx, e)
 			}),
-		stackCommand("preview", "Show what up would change, without changing anything",
+		stackCommand("preview", "Show what up would change, without changing any machine (-c values are saved into the stack file first, as with pulumi preview -c)", runsEngine,
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Preview(ctx, optpreview.ProgressStreams(out))
 				return err
 			}),
-		stackCommand("destroy", "Stop and delete every machine of the stack; the stack stays, empty",
+		stackCommand("destroy", "Stop and delete every machine of the stack; the stack stays, empty", runsEngine,
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr))
 				if err == nil && e.cfg.Platform == "local" {
@@ -53,14 +53,14 @@ func init() {
 				}
 				return err
 			}),
-		stackCommand("refresh", "Read the machines' real state (a dead service shows as missing; up restarts it)",
+		stackCommand("refresh", "Read the machines' real state (a dead service shows as missing; up restarts it)", runsEngine,
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Refresh(ctx, optrefresh.ProgressStreams(os.Stderr))
 				return err
 			}),
 	)
 	var asJSON bool
-	outputs := stackCommand("outputs", "Print the stack's outputs (URLs, addresses, endpoints)",
+	outputs := stackCommand("outputs", "Print the stack's outputs (URLs, addresses, endpoints)", readsState,
 		func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 			return printOutputs(ctx, s, out, asJSON)
 		})
@@ -97,9 +97,18 @@ func applyTwinLink(ctx context.Context, e *env) error {
 	return nil
 }
 
+// What a stack command does, for what it needs first.
+type stackKind int
+
+const (
+	runsEngine stackKind = iota // preview, refresh, destroy: the provider plugin
+	deploys                     // up: the plugin, and a config complete for a real deployment
+	readsState                  // outputs: nothing built
+)
+
 // stackCommand makes a command that runs fn on the selected stack.
-func stackCommand(use, short string, fn func(context.Context, auto.Stack, *env, io.Writer) error) *cobra.Command {
-	var f stackFlags
+func stackCommand(use, short string, kind stackKind, fn func(context.Context, auto.Stack, *env, io.Writer) error) *cobra.Command {
+	f := stackFlags{deploy: kind == deploys, noPlugin: kind == readsState}
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -122,7 +131,7 @@ func stackCommand(use, short string, fn func(context.Context, auto.Stack, *env, 
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, true)
 	return cmd
 }
 
