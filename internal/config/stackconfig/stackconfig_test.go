@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,8 +69,6 @@ func TestErrors(t *testing.T) {
 		cfg  map[string]string
 		want []string
 	}{
-		{"nodes too many", map[string]string{"fibonacci:nodes": "21"}, []string{`fibonacci:nodes: "21"`, "from 1 to 20"}},
-		{"nodes zero", map[string]string{"cachepool:nodes": "0"}, []string{`cachepool:nodes: "0"`, "from 1 to 8"}},
 		{"nodes not a number", map[string]string{"riak:nodes": "two"}, []string{`riak:nodes: "two"`, "from 1 to 7"}},
 		{"platform", map[string]string{"cloudlabs:platform": "azure"}, []string{`"azure"`, "local, aws, gcp"}},
 		{"environment", map[string]string{"cloudlabs:environments": "phonebook,shop"}, []string{`"shop"`, "phonebook, fibonacci, cachepool"}},
@@ -96,6 +95,96 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// numericBound is one bound of a numeric key, as the README's
+// configuration table and Pulumi.yaml's descriptions state it.
+type numericBound struct {
+	key        string
+	lo, hi     any    // the allowed range, as the message writes it (hi nil: no upper bound stated)
+	below      string // a value just below lo
+	above      string // a value just above hi
+	atLo, atHi string // the bounds themselves, accepted
+	got        func(Config) string
+}
+
+var numericBounds = []numericBound{
+	{"riak:nodes", 1, 7, "0", "8", "1", "7", func(c Config) string { return fmt.Sprint(c.RiakNodes) }},
+	{"fibonacci:nodes", 1, 20, "0", "21", "1", "20", func(c Config) string { return fmt.Sprint(c.FibonacciNodes) }},
+	{"fibonacci:maxN", 1, 100000, "0", "100001", "1", "100000", func(c Config) string { return fmt.Sprint(c.FibonacciMaxN) }},
+	{"cachepool:nodes", 1, 8, "0", "9", "1", "8", func(c Config) string { return fmt.Sprint(c.CachePoolNodes) }},
+	{"cachepool:capacityMB", 1, nil, "0", "", "1", "", func(c Config) string { return fmt.Sprint(c.CachePoolCapacityMB) }},
+	{"phonebook:cacheTtl", time.Second, 24 * time.Hour, "999ms", "24h0m1s", "1s", "24h", func(c Config) string { return c.CacheTTL.String() }},
+	{"network:delayMs", 0, 10000, "-1", "10001", "0", "10000", func(c Config) string { return fmt.Sprint(c.NetworkDelayMs) }},
+	{"network:lossPct", 0, 100, "-0.1", "100.1", "0", "100", func(c Config) string { return fmt.Sprint(c.NetworkLossPct) }},
+}
+
+// TestNumericBoundsRejected: a value just outside either bound of a
+// numeric key fails alone, with an error naming the key, the bad value and
+// the allowed range.
+func TestNumericBoundsRejected(t *testing.T) {
+	cases := 0
+	for _, b := range numericBounds {
+		for _, side := range []struct{ name, value string }{{"below", b.below}, {"above", b.above}} {
+			if side.value == "" {
+				continue // no upper bound stated
+			}
+			cases++
+			t.Run(fmt.Sprintf("%s=%s (%s)", b.key, side.value, side.name), func(t *testing.T) {
+				_, err := Parse(getter(map[string]string{b.key: side.value}))
+				if err == nil {
+					t.Fatalf("%s=%s accepted", b.key, side.value)
+				}
+				want := []string{b.key, fmt.Sprintf("%q", side.value), fmt.Sprintf("from %v", b.lo)}
+				if b.hi != nil {
+					want[2] = fmt.Sprintf("from %v to %v", b.lo, b.hi)
+				}
+				for _, w := range want {
+					// Whole numbers only: "to 100" must not match "to 1000".
+					if !regexp.MustCompile(regexp.QuoteMeta(w) + `([^0-9.]|$)`).MatchString(err.Error()) {
+						t.Errorf("error %q does not contain %q", err, w)
+					}
+				}
+				for _, other := range numericBounds {
+					if other.key != b.key && strings.Contains(err.Error(), other.key+":") {
+						t.Errorf("error %q also blames %s", err, other.key)
+					}
+				}
+			})
+		}
+	}
+	if cases < 2*len(numericBounds)-1 {
+		t.Errorf("%d cases for %d keys: a bound is missing", cases, len(numericBounds))
+	}
+}
+
+// TestNumericBoundsAccepted: both bounds of every numeric key are allowed
+// and read as given.
+func TestNumericBoundsAccepted(t *testing.T) {
+	if len(numericBounds) == 0 {
+		t.Fatal("no numeric keys")
+	}
+	for _, b := range numericBounds {
+		for _, v := range []string{b.atLo, b.atHi} {
+			if v == "" {
+				continue
+			}
+			t.Run(b.key+"="+v, func(t *testing.T) {
+				c, err := Parse(getter(map[string]string{b.key: v}))
+				if err != nil {
+					t.Fatalf("%s=%s refused: %v", b.key, v, err)
+				}
+				want := v
+				if b.key == "phonebook:cacheTtl" {
+					d, _ := time.ParseDuration(v)
+					want = d.String()
+				}
+				if got := b.got(c); got != want {
+					t.Errorf("read %s, want %s", got, want)
+				}
+			})
+		}
 	}
 }
 
