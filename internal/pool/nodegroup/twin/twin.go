@@ -1,0 +1,139 @@
+// Package twin runs the pool's slots as supervised cachenode processes on
+// this machine, the local twin's way to start and stop a service: each slot
+// is a twin host folder, and parking a slot stops its cachenode process
+// while leaving the host (its files, its address) in place.
+package twin
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/internal/pool/nodegroup"
+	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
+)
+
+// Slot is one twin host that runs cachenode.
+type Slot struct {
+	nodegroup.Slot
+	// Dir is the host's folder (the provider's host dir): the pid file and
+	// the log live below it where the twin provider puts them.
+	Dir string `json:"dir"`
+	// Bind is the host's loopback address (127.x.y.z).
+	Bind string `json:"bind"`
+	// Service is the host role's cachenode service, as the provider
+	// realizes it.
+	Service role.Service `json:"service"`
+}
+
+// PidFile and LogFile are where the twin provider keeps a host's service
+// pid file and log (internal/twin/provider/realize.go, host.pidFile and
+// host.logFile; TestPathsMatchProvider keeps the two in step), so that
+// `labctl refresh` and this package see the same process.
+func PidFile(dir, svc string) string { return filepath.Join(dir, "run/cloudlabs", svc+".pid") }
+
+// LogFile: see PidFile.
+func LogFile(dir, svc string) string { return filepath.Join(dir, "var/log/cloudlabs", svc+".log") }
+
+// Group is a NodeGroup of twin hosts. It is safe for concurrent use; calls
+// for one slot must not overlap (the manager serializes them).
+type Group struct {
+	slots []Slot
+	pub   []nodegroup.Slot
+	// StopGrace is the time between SIGTERM and SIGKILL (default 5 s, the
+	// provider's).
+	StopGrace time.Duration
+	// HealthTimeout bounds Start's wait for the process (default 20 s).
+	HealthTimeout time.Duration
+}
+
+var _ nodegroup.NodeGroup = (*Group)(nil)
+
+// New checks the slots and returns their group.
+func New(slots []Slot) (*Group, error) {
+	g := &Group{StopGrace: 5 * time.Second, HealthTimeout: 20 * time.Second}
+	seen := map[string]bool{}
+	for i, s := range slots {
+		switch {
+		case s.Name == "" || s.Addr == "" || s.Admin == "":
+			return nil, fmt.Errorf("twin slot %d: name, addr and admin are required", i)
+		case s.Dir == "" || !filepath.IsAbs(s.Dir):
+			return nil, fmt.Errorf("twin slot %s: dir %q: want an absolute host folder", s.Name, s.Dir)
+		case s.Service.Name == "" || s.Service.Exec == "":
+			return nil, fmt.Errorf("twin slot %s: service needs a name and an exec", s.Name)
+		case seen[s.Name]:
+			return nil, fmt.Errorf("twin slot %s listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		g.slots = append(g.slots, s)
+		g.pub = append(g.pub, s.Slot)
+	}
+	return g, nil
+}
+
+func (g *Group) MaxSize() int            { return len(g.slots) }
+func (g *Group) Slots() []nodegroup.Slot { return g.pub }
+func (g *Group) slot(s nodegroup.Slot) (Slot, error) {
+	for _, t := range g.slots {
+		if t.Name == s.Name {
+			return t, nil
+		}
+	}
+	return Slot{}, fmt.Errorf("twin: no slot %q", s.Name)
+}
+
+// Spec is the supervised process of a slot, built the way the twin
+// provider builds a role service (host.spec): same pid file, log, folder
+// and health check.
+func (s Slot) Spec(healthTimeout time.Duration) supervise.Spec {
+	sp := supervise.Spec{
+		Name: s.Service.Name, Exec: s.Service.Exec, Args: s.Service.Args, Dir: s.Dir,
+		LogFile: LogFile(s.Dir, s.Service.Name), PidFile: PidFile(s.Dir, s.Service.Name),
+		LimitNOFILE: s.Service.LimitNOFILE, Timeout: healthTimeout,
+	}
+	if s.Service.Port != 0 {
+		sp.Health = supervise.Health{Addr: net.JoinHostPort(s.Bind, strconv.Itoa(s.Service.Port)), Path: s.Service.Health}
+	}
+	return sp
+}
+
+// Running returns the pid of the slot's process, 0 when it is parked.
+func (s Slot) Running() int { return supervise.Alive(PidFile(s.Dir, s.Service.Name)) }
+
+// Start starts the slot's cachenode unless it already runs, and waits for
+// its health check.
+func (g *Group) Start(ctx context.Context, s nodegroup.Slot) error {
+	t, err := g.slot(s)
+	if err != nil {
+		return err
+	}
+	if t.Running() != 0 {
+		return nil
+	}
+	if _, err := supervise.Start(ctx, t.Spec(g.HealthTimeout)); err != nil {
+		return fmt.Errorf("twin slot %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// Stop ends the slot's cachenode (SIGTERM, SIGKILL after StopGrace).
+func (g *Group) Stop(_ context.Context, s nodegroup.Slot) error {
+	t, err := g.slot(s)
+	if err != nil {
+		return err
+	}
+	if err := supervise.Stop(PidFile(t.Dir, t.Service.Name), g.StopGrace); err != nil {
+		return fmt.Errorf("twin slot %s: stop: %w", t.Name, err)
+	}
+	return nil
+}
+
+// Ready asks the slot's node for its version.
+func (g *Group) Ready(ctx context.Context, s nodegroup.Slot) error {
+	_, err := nodegroup.Version(ctx, s.Addr)
+	return err
+}
