@@ -140,6 +140,7 @@ var publishedGCE = map[string]struct{ vCPUs, memGB float64 }{
 	"e2-micro": {0.25, 1}, "e2-small": {0.5, 2}, "e2-medium": {1, 4},
 	"e2-standard-2": {2, 8}, "e2-standard-4": {4, 16}, "e2-standard-8": {8, 32},
 	"n2-standard-2": {2, 8}, "n2-standard-4": {4, 16}, "n1-standard-1": {1, 3.75}, "n1-standard-2": {2, 7.5},
+	"e2-highcpu-2": {2, 2}, "e2-highcpu-4": {4, 4},
 	"t2a-standard-1": {1, 4}, "t2a-standard-2": {2, 8}, "t2a-standard-4": {4, 16}, "t2a-standard-8": {8, 32},
 	"c4a-standard-1": {1, 4}, "c4a-standard-2": {2, 8}, "c4a-standard-4": {4, 16}, "c4a-standard-8": {8, 32},
 }
@@ -149,7 +150,7 @@ var publishedGCE = map[string]struct{ vCPUs, memGB float64 }{
 // (small <= medium <= ...) in vCPUs and in memory.
 func TestSizesAreMonotonic(t *testing.T) {
 	smalls := []string{
-		"", "e2-micro", "e2-small", "e2-medium", "e2-standard-4", "n2-standard-2", "n1-standard-1", // amd64
+		"", "e2-micro", "e2-small", "e2-medium", "e2-standard-4", "n2-standard-2", "n1-standard-1", "e2-highcpu-2", // amd64
 		"t2a-standard-1", "t2a-standard-2", "t2a-standard-4", "c4a-standard-1", "c4a-standard-2", "c4a-standard-4", // arm64
 	}
 	if len(platform.Sizes) < 2 {

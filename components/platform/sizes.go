@@ -33,23 +33,21 @@ type Capacity struct {
 	VCPUs float64
 }
 
-// Less orders capacities by memory, then vCPUs: the sizes exist for what
-// the roles need to hold (Riak wants the memory of "medium").
-func (c Capacity) Less(d Capacity) bool {
-	if c.MemGB != d.MemGB {
-		return c.MemGB < d.MemGB
-	}
-	return c.VCPUs < d.VCPUs
+// Covers reports whether c offers at least d's memory and at least its
+// vCPUs: a larger size may not give up either one for the other.
+func (c Capacity) Covers(d Capacity) bool {
+	return c.MemGB >= d.MemGB && c.VCPUs >= d.VCPUs
 }
 
-// smaller reports whether type a is known to be smaller than type b.
+// smaller reports whether type a is known to offer less than type b in
+// memory or in vCPUs.
 func (c SizeCatalog) smaller(a, b string) bool {
 	if c.Capacity == nil {
 		return false
 	}
 	ca, okA := c.Capacity(a)
 	cb, okB := c.Capacity(b)
-	return okA && okB && ca.Less(cb)
+	return okA && okB && !ca.Covers(cb)
 }
 
 // Resolve maps every size to a type: small (or the amd64 default for it),
