@@ -2,8 +2,9 @@ package gcp
 
 import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-// lifecycle is how an instance reacts to a later `up`, kept as data so
-// tests can check the decision (mocks do not see resource options).
+// lifecycle is how an instance reacts to a later `up`: which changes
+// replace it and which it ignores (components/offline records the options,
+// so mock tests check them on the registered instances).
 type lifecycle struct {
 	// ReplaceOnChanges: GCE would update metadata in place and cloud-init
 	// would not run again, leaving the old binary running under new user
