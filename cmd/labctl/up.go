@@ -69,11 +69,25 @@ func init() {
 }
 
 // removeTwinFolder removes what the twin's hosts leave after a destroy:
-// the published app binaries, then the stack's folder if it is empty.
+// the published app binaries and empty folders (the hosts' data folders'
+// parent, say), then the stack's folder if it is empty. A folder that
+// still holds something is kept and named.
 func removeTwinFolder(stack string) error {
 	dir := filepath.Join(program.LocalStateDir(), stack)
 	if err := os.RemoveAll(filepath.Join(dir, "artifacts")); err != nil {
 		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			// os.Remove removes only an empty folder: data stays.
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				logf("kept %s: %v", filepath.Join(dir, e.Name()), err)
+			}
+		}
 	}
 	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		logf("kept %s: %v", dir, err)
