@@ -117,3 +117,22 @@ func TestConfigFlagHelp(t *testing.T) {
 		t.Errorf("the help texts say %q and %q", configSavedHelp, configOneRunHelp)
 	}
 }
+
+// TestUpRefusesWhatOnlyAPlanMayLack: up (a deployment) of a cloud phone
+// book without riak:packageSha256 fails before its -c is saved, saying how
+// to compute the hash; the other commands only warn.
+func TestUpRefusesWhatOnlyAPlanMayLack(t *testing.T) {
+	const original = "config:\n  cloudlabs:platform: aws\n  cloudlabs:environments: [phonebook]\n"
+	dir := stacksDir(t, map[string]string{"pb": original})
+	_, err := prepare(context.Background(), &stackFlags{stack: "pb", stacksDir: dir, deploy: true, config: []string{"riak:nodes=3"}})
+	if err == nil || !strings.Contains(err.Error(), "riak:packageSha256: required for the phone book on aws") || !strings.Contains(err.Error(), "| sha256sum`") {
+		t.Fatalf("got %v, want the missing hash and how to compute it", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "Pulumi.pb.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != original {
+		t.Errorf("the stack file changed:\n%s", b)
+	}
+}
