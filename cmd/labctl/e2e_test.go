@@ -35,20 +35,6 @@ type twin struct {
 
 const e2eStack = "e2e"
 
-// e2eConfig is the twin the test stands up, written out here: the test
-// owns its configuration, so a user's edit of stacks/Pulumi.local.yaml
-// (labctl up -c saves there) changes nothing it expects.
-const e2eConfig = `# labctl's end-to-end test: the local twin, all three environments.
-config:
-  cloudlabs:platform: local
-  cloudlabs:environments:
-    - phonebook
-    - fibonacci
-    - cachepool
-  fibonacci:nodes: "3"
-  cachepool:nodes: "2"
-`
-
 func newTwin(t *testing.T) *twin {
 	t.Helper()
 	if _, err := system.Tool("pulumi"); err != nil {
@@ -57,11 +43,14 @@ func newTwin(t *testing.T) *twin {
 	testkit.Binary(t, "nginx", "nginx")
 	testkit.Binary(t, "memcached", "memcached")
 	tmp := t.TempDir()
+	// The test owns its configuration (testLocal, written out): a user's
+	// edit of stacks/Pulumi.local.yaml (labctl up -c saves there) changes
+	// nothing it expects.
 	tw := &twin{t: t, labctl: testkit.BuildApp(t, "cmd/labctl"), stacks: filepath.Join(tmp, "stacks"), state: filepath.Join(tmp, "state")}
 	if err := os.MkdirAll(tw.stacks, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(tw.stacks, "Pulumi."+e2eStack+".yaml"), []byte(e2eConfig), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tw.stacks, "Pulumi."+e2eStack+".yaml"), []byte(testLocal), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	backend := filepath.Join(tmp, "backend")

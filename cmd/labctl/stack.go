@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -21,6 +19,7 @@ import (
 	"github.com/cloudlabs/cloudlabs/components/program"
 	"github.com/cloudlabs/cloudlabs/internal/config/stackconfig"
 	"github.com/cloudlabs/cloudlabs/internal/config/stackfile"
+	"github.com/cloudlabs/cloudlabs/internal/machine/artifact"
 	"github.com/cloudlabs/cloudlabs/internal/system"
 )
 
@@ -156,13 +155,13 @@ func stackConfig(file string, values map[string]stackfile.Value, deploy bool, wa
 // nothing when it is up to date (it takes a second to find out), so this
 // speaks only when the plugin changed.
 func buildPlugin(ctx context.Context, root, out string) error {
-	before, _ := fileSum(out) // a missing plugin is one to build
+	before, _ := artifact.FileSHA256(out) // a missing plugin is one to build
 	build := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/pulumi-resource-cloudlabs")
 	build.Dir = root
 	if b, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the provider plugin: %w\n%s", err, b)
 	}
-	after, err := fileSum(out)
+	after, err := artifact.FileSHA256(out)
 	if err != nil {
 		return fmt.Errorf("build the provider plugin: %w", err)
 	}
@@ -170,19 +169,6 @@ func buildPlugin(ctx context.Context, root, out string) error {
 		logf("built the local provider plugin (%s)", out)
 	}
 	return nil
-}
-
-func fileSum(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // locateStack finds the repository and the stack's config file.
