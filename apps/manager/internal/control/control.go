@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -206,6 +208,9 @@ func (c *Controller) writeTargets(p store.Pool) {
 	var ts []promstore.Target
 	for _, s := range c.Members(p) {
 		ts = append(ts, promstore.Target{Node: s.Name, Addr: s.Admin})
+	}
+	if err := os.MkdirAll(filepath.Dir(c.TargetsFile), 0o755); err != nil {
+		c.logger().Error("write prometheus targets", "err", err)
 	}
 	if err := promstore.WriteTargets(c.TargetsFile, ts); err != nil {
 		c.logger().Error("write prometheus targets", "err", err)
