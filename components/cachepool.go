@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
@@ -55,11 +54,11 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 		return nil, err
 	}
 	child := pulumi.Parent(c)
-	token, err := random.NewRandomPassword(ctx, name+"-admin-token", &random.RandomPasswordArgs{Length: pulumi.Int(40), Special: pulumi.Bool(false)}, child)
+	token, err := p.RandomSecret(ctx, name+"-admin-token", 40, child)
 	if err != nil {
 		return nil, fmt.Errorf("cache pool %s: admin token: %w", name, err)
 	}
-	c.AdminToken = pulumi.ToSecret(token.Result).(pulumi.StringOutput)
+	c.AdminToken = token
 	// The token reaches the nodes through the platform's secret store,
 	// never through their role.
 	tokenSecret := name + "-admin-token"

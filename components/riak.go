@@ -3,7 +3,6 @@ package components
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cloudlabs/cloudlabs/components/platform"
@@ -54,11 +53,11 @@ func NewRiakCluster(ctx *pulumi.Context, name string, p platform.Platform, args 
 	child := pulumi.Parent(c)
 	cookie := args.Cookie
 	if cookie == nil {
-		pw, err := random.NewRandomPassword(ctx, name+"-cookie", &random.RandomPasswordArgs{Length: pulumi.Int(32), Special: pulumi.Bool(false)}, child)
+		pw, err := p.RandomSecret(ctx, name+"-cookie", 32, child)
 		if err != nil {
 			return nil, fmt.Errorf("riak cluster %s: %w", name, err)
 		}
-		cookie = pw.Result
+		cookie = pw
 	}
 	// The cookie reaches the nodes through the platform's secret store,
 	// never through their role.

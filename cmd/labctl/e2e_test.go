@@ -175,6 +175,31 @@ func TestLocalTwin(t *testing.T) {
 			checkMemcached(t, ep)
 		}
 	})
+	t.Run("cache admin needs the stack's token", func(t *testing.T) {
+		if got := tw.outputs["cachepoolAdminToken"]; got != "[secret]" {
+			t.Fatalf("outputs --json shows cachepoolAdminToken as %v, want [secret]", got)
+		}
+		var secret map[string]any
+		if err := json.Unmarshal([]byte(tw.run("outputs", "--json", "--show-secrets")), &secret); err != nil {
+			t.Fatal(err)
+		}
+		token, _ := secret["cachepoolAdminToken"].(string)
+		if len(token) < 32 {
+			t.Fatalf("outputs --show-secrets: cachepoolAdminToken %q, want the token", token)
+		}
+		admins := tw.list("cachepoolAdmin")
+		if len(admins) != 2 {
+			t.Fatalf("cachepoolAdmin: got %v, want 2", admins)
+		}
+		for _, a := range admins {
+			if code := putConfig(t, a, ""); code != http.StatusUnauthorized {
+				t.Errorf("PUT %s/config without the token: status %d, want 401", a, code)
+			}
+			if code := putConfig(t, a, token); code != http.StatusOK {
+				t.Errorf("PUT %s/config with the token: status %d, want 200", a, code)
+			}
+		}
+	})
 
 	before := map[int]int{}
 	for i := 1; i <= 3; i++ {
@@ -321,6 +346,26 @@ func checkSpread(t *testing.T, lb string, backends []string, n int) {
 		}
 		return got == want
 	})
+}
+
+// putConfig sets a cache node's policy through its admin API and returns
+// the status.
+func putConfig(t *testing.T, admin, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, admin+"/config", strings.NewReader(`{"policy": "lru"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT %s/config: %v", admin, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func checkMemcached(t *testing.T, endpoint string) {

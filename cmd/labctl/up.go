@@ -32,10 +32,10 @@ func init() {
 				if err != nil {
 					return err
 				}
-				if err := printOutputs(ctx, s, out, false); err != nil {
+				if err := printOutputs(ctx, s, out, outputFormat{}); err != nil {
 					return err
 				}
-				return applyTwinLink(ctx, e)
+				return applyTwinLink(ctx, e, s.Name())
 			}),
 		stackCommand("preview", "Show what up would change, without changing any machine (-c values are saved into the stack file first, as with pulumi preview -c)", runsEngine,
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
@@ -46,7 +46,7 @@ func init() {
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Destroy(ctx, optdestroy.ProgressStreams(os.Stderr))
 				if err == nil && e.cfg.Platform == "local" {
-					err = errors.Join(netem.ClearTwin(ctx), removeTwinFolder(s.Name()))
+					err = errors.Join(netem.ClearStack(ctx, s.Name()), removeTwinFolder(s.Name()))
 				}
 				if err == nil {
 					fmt.Fprintln(out, "destroyed: nothing of the stack is left running")
@@ -59,12 +59,13 @@ func init() {
 				return err
 			}),
 	)
-	var asJSON bool
-	outputs := stackCommand("outputs", "Print the stack's outputs (URLs, addresses, endpoints)", readsState,
+	var asJSON, showSecrets bool
+	outputs := stackCommand("outputs", "Print the stack's outputs (URLs, addresses, endpoints); secrets show as [secret] unless --show-secrets", readsState,
 		func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
-			return printOutputs(ctx, s, out, asJSON)
+			return printOutputs(ctx, s, out, outputFormat{json: asJSON, secrets: showSecrets})
 		})
 	outputs.Flags().BoolVar(&asJSON, "json", false, "print the outputs as one JSON object")
+	outputs.Flags().BoolVar(&showSecrets, "show-secrets", false, "print secret outputs (admin tokens) in plain text")
 	root.AddCommand(outputs)
 }
 
@@ -97,12 +98,12 @@ func removeTwinFolder(stack string) error {
 
 // applyTwinLink gives the local twin the link the stack asks for
 // (network:delayMs, network:lossPct); cloud machines set theirs at boot.
-func applyTwinLink(ctx context.Context, e *env) error {
+func applyTwinLink(ctx context.Context, e *env, stack string) error {
 	if e.cfg.Platform != "local" {
 		return nil
 	}
 	link := netem.Link{DelayMs: e.cfg.NetworkDelayMs, LossPct: e.cfg.NetworkLossPct}
-	if err := netem.ApplyTwin(ctx, link); err != nil {
+	if err := netem.ApplyStack(ctx, stack, link); err != nil {
 		return fmt.Errorf("the twin is up, but its link is not slowed: %w", err)
 	}
 	if !link.Off() {
@@ -149,15 +150,22 @@ func stackCommand(use, short string, kind stackKind, fn func(context.Context, au
 	return cmd
 }
 
+// outputFormat says how printOutputs prints.
+type outputFormat struct {
+	json    bool // one JSON object instead of a table
+	secrets bool // secret values in plain text instead of [secret]
+}
+
 // printOutputs prints the outputs as a table for people or as JSON.
-func printOutputs(ctx context.Context, s auto.Stack, w io.Writer, asJSON bool) error {
+func printOutputs(ctx context.Context, s auto.Stack, w io.Writer, f outputFormat) error {
 	outs, err := s.Outputs(ctx)
 	if err != nil {
 		return err
 	}
+	asJSON := f.json
 	plain := map[string]any{}
 	for k, v := range outs {
-		if v.Secret {
+		if v.Secret && !f.secrets {
 			plain[k] = "[secret]"
 			continue
 		}

@@ -112,3 +112,8 @@ func (p *Platform) tags(name string) pulumi.StringMap {
 func (p *Platform) own(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
 	return append(append([]pulumi.ResourceOption(nil), p.opts...), extra...)
 }
+
+// RandomSecret makes a random secret with the random provider.
+func (p *Platform) RandomSecret(ctx *pulumi.Context, name string, length int, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	return platform.CloudRandomSecret(ctx, name, length, opts...)
+}

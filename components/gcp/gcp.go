@@ -241,3 +241,8 @@ func (p *Platform) labels(extra ...string) pulumi.StringMap {
 	}
 	return m
 }
+
+// RandomSecret makes a random secret with the random provider.
+func (p *Platform) RandomSecret(ctx *pulumi.Context, name string, length int, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	return platform.CloudRandomSecret(ctx, name, length, opts...)
+}

@@ -161,3 +161,23 @@ func reloadService(cmd string, svcs []role.Service) string {
 	}
 	return ""
 }
+
+// SecretType is the token of the provider's random secret.
+const SecretType = "cloudlabs:local:Secret"
+
+// randomSecret is the program's view of a cloudlabs:local:Secret.
+type randomSecret struct {
+	pulumi.CustomResourceState
+
+	Value pulumi.StringOutput `pulumi:"value"`
+}
+
+// RandomSecret makes a random secret with the project's own provider: the
+// twin needs no random provider plugin.
+func (p *Platform) RandomSecret(ctx *pulumi.Context, name string, length int, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	s := &randomSecret{}
+	if err := ctx.RegisterResource(SecretType, name, pulumi.Map{"length": pulumi.Int(length)}, s, opts...); err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("local secret %s: %w", name, err)
+	}
+	return pulumi.ToSecret(s.Value).(pulumi.StringOutput), nil
+}

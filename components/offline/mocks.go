@@ -194,6 +194,9 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if strings.HasPrefix(args.TypeToken, "random:") {
 		state["result"] = resource.MakeSecret(resource.NewStringProperty("mock-random-" + args.Name))
 	}
+	if args.TypeToken == "cloudlabs:local:Secret" {
+		state["value"] = resource.MakeSecret(resource.NewStringProperty("mock-secret-" + args.Name))
+	}
 	return args.Name + "-id", state, nil
 }
 

@@ -25,6 +25,9 @@ type Platform interface {
 	Publish(ctx *pulumi.Context, a Artifact) (pulumi.StringOutput, error)
 	// Machine creates one machine running its role.
 	Machine(ctx *pulumi.Context, name string, args MachineArgs, opts ...pulumi.ResourceOption) (*Machine, error)
+	// RandomSecret is a random secret of length letters and digits, made
+	// once and kept in the stack's state (the Riak cookie, an admin token).
+	RandomSecret(ctx *pulumi.Context, name string, length int, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error)
 	// Allow opens traffic to the machines of a group. Everything not
 	// allowed is closed; SSH is opened by the platform itself when the stack
 	// configures it.

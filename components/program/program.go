@@ -129,6 +129,7 @@ func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
 		}
 		ctx.Export("cachepoolEndpoints", c.Endpoints)
 		ctx.Export("cachepoolAdmin", c.Admin)
+		ctx.Export("cachepoolAdminToken", c.AdminToken) // a secret: outputs --show-secrets
 		machines = append(machines, c.Nodes...)
 	}
 	if cfg.SSHOpen() {

@@ -198,20 +198,6 @@ func ClearStack(ctx context.Context, stack string) error {
 	return clearLink(ctx, tc, stack)
 }
 
-// DefaultStack is the stack ApplyTwin and ClearTwin act for.
-const DefaultStack = "local"
-
-// ApplyTwin is ApplyStack for DefaultStack.
-//
-// Deprecated: use ApplyStack with the stack's name, so that two stacks on
-// one machine do not take each other's link simulation for their own.
-func ApplyTwin(ctx context.Context, l Link) error { return ApplyStack(ctx, DefaultStack, l) }
-
-// ClearTwin is ClearStack for DefaultStack.
-//
-// Deprecated: use ClearStack with the stack's name.
-func ClearTwin(ctx context.Context) error { return ClearStack(ctx, DefaultStack) }
-
 func apply(ctx context.Context, run Runner, root bool, stack string, l Link) error {
 	if l.Off() {
 		return clearLink(ctx, run, stack)

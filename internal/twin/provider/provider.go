@@ -21,6 +21,6 @@ const Version = "0.1.0"
 func New() (p.Provider, error) {
 	return infer.NewProviderBuilder().
 		WithDisplayName("cloudlabs local twin").
-		WithResources(infer.Resource(Host{}), infer.Resource(Disk{})).
+		WithResources(infer.Resource(Host{}), infer.Resource(Disk{}), infer.Resource(Secret{})).
 		Build()
 }
