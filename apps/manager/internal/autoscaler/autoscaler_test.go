@@ -114,7 +114,10 @@ func (r *run) active() int {
 }
 
 func TestAutoGrowsByRatioAndShrinksBelowMin(t *testing.T) {
-	r := start(t, 4, 1, func(p *autoscale.Policy) { *p = p.Plain(); p.MaxMissRate, p.MinMissRate, p.ExpandRatio, p.ShrinkRatio = 0.5, 0.1, 2, 0.5 })
+	r := start(t, 4, 1, func(p *autoscale.Policy) {
+		*p = p.Plain()
+		p.MaxMissRate, p.MinMissRate, p.ExpandRatio, p.ShrinkRatio = 0.5, 0.1, 2, 0.5
+	})
 	r.met.SetWindow(managertest.Busy(1, 0.8))
 	d := r.check()
 	if d.Rule != "grow" || d.From != 1 || d.To != 2 || d.Outcome != "resized" || r.active() != 2 {

@@ -135,6 +135,9 @@ func (c *Controller) resizeLocked(ctx context.Context, p store.Pool, want int) (
 	start := time.Now()
 	st := Step{From: p.Active, To: p.Active, Epoch: p.Epoch}
 	slots := c.Group.Slots()
+	if want < autoscale.MinPoolSize || want > min(len(slots), c.MaxNodes()) {
+		return st, fmt.Errorf("%w: %d nodes: want 1..%d", ErrBound, want, c.MaxNodes())
+	}
 	if want == p.Active {
 		return st, nil
 	}
