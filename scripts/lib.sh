@@ -63,9 +63,10 @@ RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
 # shellcheck disable=SC2034
 # Only what tests run: cloud-init (its schema checker), shellcheck, python3
 # (a test's stand-in service), prometheus (the pool's metric store),
-# postgresql (the gallery's database; tests run private clusters). The
-# benchmarks install their own tools.
-TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql)
+# postgresql (the gallery's database; tests run private clusters),
+# chromium (a real browser drives the manager's dashboard). The benchmarks
+# install their own tools.
+TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql chromium)
 
 # --- benchmarks: the pieces every scripts/bench-*.sh shares ---
 

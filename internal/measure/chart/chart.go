@@ -52,10 +52,10 @@ func Render(w io.Writer, c Chart) error {
 	v := view{Chart: c, W: width, H: height, Left: left, Top: top, Right: left + plotW, Bottom: top + plotH,
 		MidX: left + plotW/2, MidY: top + plotH/2, LegendX: left + plotW + 20}
 	for _, t := range xs.ticks {
-		v.XTicks = append(v.XTicks, tick{Pos: sx(t), Label: label(t)})
+		v.XTicks = append(v.XTicks, tick{Pos: sx(t), Label: xs.label(t)})
 	}
 	for _, t := range ys.ticks {
-		v.YTicks = append(v.YTicks, tick{Pos: sy(t), Label: label(t)})
+		v.YTicks = append(v.YTicks, tick{Pos: sy(t), Label: ys.label(t)})
 	}
 	for i, s := range c.Series {
 		ls := line{Label: s.Label, Color: palette[i%len(palette)], LegendY: float64(top + 10 + 22*i)}
@@ -111,6 +111,7 @@ type guide struct {
 type axis struct {
 	lo, hi float64
 	ticks  []float64
+	step   float64
 }
 
 // axisRange spans every point (and guide, for y) with "nice" ticks; the y
@@ -135,11 +136,19 @@ func axisRange(c Chart, get func(Point) float64, isY bool) axis {
 		hi = lo + 1
 	}
 	step := niceStep((hi - lo) / 6)
-	a := axis{lo: math.Floor(lo/step) * step, hi: math.Ceil(hi/step) * step}
-	for t := a.lo; t <= a.hi+step/2; t += step {
-		a.ticks = append(a.ticks, t)
+	a := axis{lo: math.Floor(lo/step) * step, hi: math.Ceil(hi/step) * step, step: step}
+	// Each tick from its index, not by adding steps: no drift to carry.
+	for i := 0; a.lo+float64(i)*step <= a.hi+step/2; i++ {
+		a.ticks = append(a.ticks, a.lo+float64(i)*step)
 	}
 	return a
+}
+
+// label writes a tick with the decimals its step has and no more: 0.6,
+// not 0.6000000000000001.
+func (a axis) label(v float64) string {
+	decimals := max(0, int(-math.Floor(math.Log10(a.step)+1e-9)))
+	return strconv.FormatFloat(v, 'f', decimals, 64)
 }
 
 // niceStep rounds raw up to 1, 2 or 5 times a power of ten.

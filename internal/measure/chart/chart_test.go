@@ -3,6 +3,7 @@ package chart
 import (
 	"bytes"
 	"encoding/xml"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -108,4 +109,26 @@ func TestRenderEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	parse(t, b.Bytes())
+}
+
+// TestTickLabelsAreRound: ticks of fractional steps read as people write
+// them (0.6), never with float drift (0.6000000000000001).
+func TestTickLabelsAreRound(t *testing.T) {
+	var pts []Point
+	for i := range 14 {
+		pts = append(pts, Point{X: float64(i) * 0.1, Y: float64(i) * 0.05})
+	}
+	var b strings.Builder
+	if err := Render(&b, Chart{Title: "miss rate", Series: []Series{{Label: "miss", Points: pts}}}); err != nil {
+		t.Fatal(err)
+	}
+	labels := regexp.MustCompile(`>(-?[0-9]+\.[0-9]+)<`).FindAllStringSubmatch(b.String(), -1)
+	if len(labels) < 6 {
+		t.Fatalf("%d fractional tick labels, want the ticks of both axes:\n%s", len(labels), b.String())
+	}
+	for _, l := range labels {
+		if len(strings.SplitN(l[1], ".", 2)[1]) > 2 {
+			t.Errorf("tick label %q: want at most the step's decimals", l[1])
+		}
+	}
 }

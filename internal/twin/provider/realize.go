@@ -58,10 +58,8 @@ type desired struct {
 // provider runs as, who also runs the services, and by nobody else.
 const secretMode os.FileMode = 0o600
 
-func (h host) pidFile(svc string) string { return filepath.Join(h.dir, "run/cloudlabs", svc+".pid") }
-func (h host) logFile(svc string) string {
-	return filepath.Join(h.dir, "var/log/cloudlabs", svc+".log")
-}
+func (h host) pidFile(svc string) string { return supervise.PidFile(h.dir, svc) }
+func (h host) logFile(svc string) string { return supervise.LogFile(h.dir, svc) }
 
 // apply brings the host from old (nil on create) to new: it writes the
 // files, secrets and downloads that differ from what is on disk, then
@@ -387,7 +385,7 @@ func parseMode(s string, def os.FileMode) (os.FileMode, error) {
 // stopAll stops every service that has a pid file in the host folder,
 // including ones a lost state no longer names.
 func (h host) stopAll() error {
-	pids, _ := filepath.Glob(filepath.Join(h.dir, "run/cloudlabs", "*.pid"))
+	pids, _ := filepath.Glob(supervise.PidFile(h.dir, "*"))
 	var errs []error
 	for _, pf := range pids {
 		h.logf("stop %s", strings.TrimSuffix(filepath.Base(pf), ".pid"))

@@ -30,15 +30,6 @@ type Slot struct {
 	Service role.Service `json:"service"`
 }
 
-// PidFile and LogFile are where the twin provider keeps a host's service
-// pid file and log (internal/twin/provider/realize.go, host.pidFile and
-// host.logFile; TestPathsMatchProvider keeps the two in step), so that
-// `labctl refresh` and this package see the same process.
-func PidFile(dir, svc string) string { return filepath.Join(dir, "run/cloudlabs", svc+".pid") }
-
-// LogFile: see PidFile.
-func LogFile(dir, svc string) string { return filepath.Join(dir, "var/log/cloudlabs", svc+".log") }
-
 // Group is a NodeGroup of twin hosts. It is safe for concurrent use; calls
 // for one slot must not overlap (the manager serializes them).
 type Group struct {
@@ -92,7 +83,7 @@ func (g *Group) slot(s nodegroup.Slot) (Slot, error) {
 func (s Slot) Spec(healthTimeout time.Duration) supervise.Spec {
 	sp := supervise.Spec{
 		Name: s.Service.Name, Exec: s.Service.Exec, Args: s.Service.Args, Dir: s.Dir,
-		LogFile: LogFile(s.Dir, s.Service.Name), PidFile: PidFile(s.Dir, s.Service.Name),
+		LogFile: supervise.LogFile(s.Dir, s.Service.Name), PidFile: supervise.PidFile(s.Dir, s.Service.Name),
 		LimitNOFILE: s.Service.LimitNOFILE, Timeout: healthTimeout,
 	}
 	if s.Service.Port != 0 {
@@ -102,7 +93,7 @@ func (s Slot) Spec(healthTimeout time.Duration) supervise.Spec {
 }
 
 // Running returns the pid of the slot's process, 0 when it is parked.
-func (s Slot) Running() int { return supervise.Alive(PidFile(s.Dir, s.Service.Name)) }
+func (s Slot) Running() int { return supervise.Alive(supervise.PidFile(s.Dir, s.Service.Name)) }
 
 // Start starts the slot's cachenode unless it already runs, and waits for
 // its health check.
@@ -126,7 +117,7 @@ func (g *Group) Stop(_ context.Context, s nodegroup.Slot) error {
 	if err != nil {
 		return err
 	}
-	if err := supervise.Stop(PidFile(t.Dir, t.Service.Name), g.StopGrace); err != nil {
+	if err := supervise.Stop(supervise.PidFile(t.Dir, t.Service.Name), g.StopGrace); err != nil {
 		return fmt.Errorf("twin slot %s: stop: %w", t.Name, err)
 	}
 	return nil

@@ -13,31 +13,8 @@ import (
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 	"github.com/cloudlabs/cloudlabs/internal/pool/nodegroup"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
 )
-
-// TestPathsMatchProvider keeps PidFile and LogFile on the paths the twin
-// provider uses (its helpers are unexported methods of its host type), so a
-// slot parked by the manager is the very process labctl sees.
-func TestPathsMatchProvider(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(testkit.ModuleRoot(t), "internal/twin/provider/realize.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		`filepath.Join(h.dir, "run/cloudlabs", svc+".pid")`,
-		`filepath.Join(h.dir, "var/log/cloudlabs", svc+".log")`,
-	} {
-		if !strings.Contains(string(src), want) {
-			t.Errorf("realize.go no longer contains %s: update PidFile/LogFile to match", want)
-		}
-	}
-	if got, want := PidFile("/h", "cachenode"), "/h/run/cloudlabs/cachenode.pid"; got != want {
-		t.Errorf("PidFile = %q, want %q", got, want)
-	}
-	if got, want := LogFile("/h", "cachenode"), "/h/var/log/cloudlabs/cachenode.log"; got != want {
-		t.Errorf("LogFile = %q, want %q", got, want)
-	}
-}
 
 // CachenodeSlot lays out one twin host folder running the real cachenode
 // binary bin on free loopback ports.
@@ -81,7 +58,7 @@ func TestStartStopSupervisedCachenode(t *testing.T) {
 	}
 	pid := s.Running()
 	if pid == 0 {
-		t.Fatalf("no live process recorded in %s after Start", PidFile(s.Dir, "cachenode"))
+		t.Fatalf("no live process recorded in %s after Start", supervise.PidFile(s.Dir, "cachenode"))
 	}
 	if err := nodegroup.WaitReady(ctx, g, s.Slot, 10*time.Second, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
@@ -102,9 +79,9 @@ func TestStartStopSupervisedCachenode(t *testing.T) {
 	if err := g.Stop(ctx, s.Slot); err != nil {
 		t.Errorf("Stop of a parked slot = %v, want nil", err)
 	}
-	log, _ := os.ReadFile(LogFile(s.Dir, "cachenode"))
+	log, _ := os.ReadFile(supervise.LogFile(s.Dir, "cachenode"))
 	if !strings.Contains(string(log), "supervise: start") {
-		t.Errorf("log %s lacks the supervise start line:\n%s", LogFile(s.Dir, "cachenode"), log)
+		t.Errorf("log %s lacks the supervise start line:\n%s", supervise.LogFile(s.Dir, "cachenode"), log)
 	}
 }
 
