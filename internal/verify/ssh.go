@@ -52,7 +52,13 @@ func PinnedHostKey(pin, addr string) (ssh.PublicKey, error) {
 	if pin == "" {
 		return nil, fmt.Errorf("no host key pinned for %s: refusing to trust a key on first use", addr)
 	}
-	if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pin)); err == nil {
+	// A public key starts with its type; a known_hosts line with hosts
+	// (ParseAuthorizedKey would take the hosts for key options).
+	if first, _, _ := strings.Cut(pin, " "); isKeyType(first) {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pin))
+		if err != nil {
+			return nil, fmt.Errorf("host key for %s: %w", addr, err)
+		}
 		return k, nil
 	}
 	marker, hosts, k, _, _, err := ssh.ParseKnownHosts([]byte(pin))
@@ -70,6 +76,15 @@ func PinnedHostKey(pin, addr string) (ssh.PublicKey, error) {
 		}
 	}
 	return nil, fmt.Errorf("the known_hosts line names %s, not %s", strings.Join(hosts, ","), addr)
+}
+
+func isKeyType(s string) bool {
+	for _, p := range []string{"ssh-", "ecdsa-", "sk-", "rsa-"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func withPort(addr string) string {
