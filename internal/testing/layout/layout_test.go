@@ -44,6 +44,13 @@ func deps(t *testing.T) map[string][]string {
 
 func rel(pkg string) string { return strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/") }
 
+// testHelper tells the packages only tests import: internal/testing/...
+// and the apps' own helpers named <something>test (gallerytest).
+func testHelper(pkg string) bool {
+	p := rel(pkg)
+	return strings.HasPrefix(p, "internal/testing/") || (strings.HasSuffix(p, "test") && strings.HasPrefix(pkg, module+"/"))
+}
+
 func TestImportRules(t *testing.T) {
 	all := deps(t)
 	cloudSDK := regexp.MustCompile(`^github\.com/pulumi/pulumi-(aws|gcp)/`)
@@ -63,7 +70,7 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("app package %s links %s: apps never import Pulumi or the components", p, d)
 			case cloudSDK.MatchString(d) && !slices.Contains(cloudOK, p):
 				t.Errorf("%s links the cloud SDK %s: keep it in components/aws, components/gcp and the program", p, d)
-			case strings.HasPrefix(d, module+"/internal/testing/"):
+			case testHelper(d) && !testHelper(pkg):
 				t.Errorf("production package %s imports the test helper %s", p, rel(d))
 			}
 		}

@@ -149,8 +149,12 @@ func (g *Group) wait(ctx context.Context, id string, want types.InstanceStateNam
 	defer cancel()
 	t := time.NewTicker(g.Poll)
 	defer t.Stop()
+	var last types.InstanceStateName // the last state read; a failed poll keeps it
 	for {
 		st, err := g.state(ctx, id)
+		if err == nil {
+			last = st
+		}
 		if err == nil && st == want {
 			return nil
 		}
@@ -159,7 +163,7 @@ func (g *Group) wait(ctx context.Context, id string, want types.InstanceStateNam
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for %s %s: last state %q, error %v: %w", id, want, st, err, ctx.Err())
+			return fmt.Errorf("wait for %s %s: last state %q, error %v: %w", id, want, last, err, ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,8 @@ type fakeEC2 struct {
 	polls        int
 	pendingPolls int
 	calls        []string
+	// arrived, when set, runs as each request arrives, before its answer.
+	arrived func(calls []string)
 }
 
 func (f *fakeEC2) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,6 +54,9 @@ func (f *fakeEC2) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, action+" "+id)
+	if f.arrived != nil {
+		f.arrived(f.calls)
+	}
 	if id != f.id {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>no %s</Message></Error></Errors><RequestID>r</RequestID></Response>`, id)
@@ -147,8 +153,28 @@ func TestStartWaitIsBounded(t *testing.T) {
 	g, s := newGroup(t, f)
 	g.Timeout = 50 * time.Millisecond
 	err := g.Start(context.Background(), s)
-	if err == nil || !strings.Contains(err.Error(), `last state "pending"`) {
-		t.Errorf("Start = %v, want a timeout naming the last state", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "wait for i-0abc running") {
+		t.Errorf("Start = %v, want it to give up waiting for i-0abc running at its Timeout", err)
+	}
+}
+
+// TestStartWaitNamesTheLastState: a wait that ends early says what state
+// the instance was last seen in. The context ends when the second poll
+// arrives, after the first answered "pending": the test does not depend on
+// how fast this machine is.
+func TestStartWaitNamesTheLastState(t *testing.T) {
+	f := &fakeEC2{t: t, id: "i-0abc", state: "stopped", pendingPolls: 1 << 30}
+	g, s := newGroup(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.arrived = func(calls []string) {
+		if len(calls) == 4 {
+			cancel()
+		}
+	}
+	err := g.Start(ctx, s)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `last state "pending"`) {
+		t.Errorf("Start = %v, want the wait to end naming the last state pending", err)
 	}
 }
 
