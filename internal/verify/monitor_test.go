@@ -74,10 +74,10 @@ func TestMonitorTwinBackendCriticalAndBackOneAlertEachWay(t *testing.T) {
 		Verify:      func(context.Context) ([]Check, error) { return f.checks(t)[:8], nil }, // the backends' own checks
 		VerifyEvery: 2,
 		Runner:      Runner{Parallel: 4, Timeout: 20 * time.Second},
-		Ticks:   ticks,
-		Now:     func() time.Time { return t0 },
-		Webhook: h.srv.URL,
-		Out:     writerFunc(func(b []byte) { outMu.Lock(); out.Write(b); outMu.Unlock() }),
+		Ticks:       ticks,
+		Now:         func() time.Time { return t0 },
+		Webhook:     h.srv.URL,
+		Out:         writerFunc(func(b []byte) { outMu.Lock(); out.Write(b); outMu.Unlock() }),
 		OnRound: func(n int, _ time.Time, rs []Result) {
 			select {
 			case rounds <- round{n, rs}:

@@ -309,4 +309,3 @@ func TestTwinVerify(t *testing.T) {
 		}
 	})
 }
-
