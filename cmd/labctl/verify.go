@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -231,4 +232,31 @@ func (tg *target) outputChecks() []verify.Check {
 		cs = append(cs, verify.HTTPCheck(e))
 	}
 	return cs
+}
+
+// verifyStack runs every check of an open stack with the default runner
+// and prints the table to w: what `labctl up` runs at its end (the lead
+// wires it; see docs/verify.md). It fails naming each failed check.
+func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
+	tg := &target{name: s.Name(), platform: e.cfg.Platform, stack: s}
+	if err := tg.refresh(ctx); err != nil {
+		return err
+	}
+	checks, notes, err := tg.checks()
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		logf("%s", n)
+	}
+	var rf runFlags
+	rf.parallel, rf.timeout, rf.retries = 8, 15*time.Second, 3
+	rs := rf.runner().Run(ctx, checks)
+	if err := verify.WriteTable(w, rs); err != nil {
+		return err
+	}
+	if n := countFailed(rs); n > 0 {
+		return fmt.Errorf("up is done, but verify found %d of %d checks failing (labctl verify reruns them):\n%s", n, len(rs), strings.TrimRight(verify.Failures(rs), "\n"))
+	}
+	return nil
 }
