@@ -62,11 +62,8 @@ type Local struct {
 // Kind is "local".
 func (Local) Kind() string { return "local" }
 
-// pidFile is where the twin's provider records a service's process
-// (internal/twin/provider: <dir>/run/cloudlabs/<service>.pid).
-func (l Local) pidFile(svc string) string {
-	return filepath.Join(l.Dir, "run", "cloudlabs", svc+".pid")
-}
+// pidFile is where the twin's provider records a service's process.
+func (l Local) pidFile(svc string) string { return supervise.PidFile(l.Dir, svc) }
 
 // inside refuses paths outside the host folder: a twin role's paths all
 // lie below it, anything else is not this host's.

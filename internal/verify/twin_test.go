@@ -199,7 +199,7 @@ func (f *fleet) checks(t *testing.T) []Check {
 // kill kills a node's fibonacci process by hand and waits until it ended.
 func (f *fleet) kill(t *testing.T, h *twinHost) int {
 	t.Helper()
-	pid := supervise.Alive(filepath.Join(h.dir, "run/cloudlabs/fibonacci.pid"))
+	pid := supervise.Alive(supervise.PidFile(h.dir, "fibonacci"))
 	if pid == 0 {
 		t.Fatalf("%s: fibonacci is not running before the kill", h.name)
 	}
