@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -102,7 +103,11 @@ func (tw *twin) up(config ...string) {
 	for _, c := range config {
 		args = append(args, "-c", c)
 	}
-	tw.run(args...)
+	out := tw.run(args...)
+	// up runs verify at its end: its summary names the machines it checked.
+	if m := regexp.MustCompile(`(\d+) checks on (\d+) machines: 0 failed`).FindStringSubmatch(out); m == nil || m[1] == "0" || m[2] == "0" {
+		tw.t.Fatalf("up did not end with a passing verify:\n%s", out)
+	}
 	tw.readOutputs()
 }
 

@@ -25,18 +25,28 @@ import (
 )
 
 func init() {
+	var skipVerify bool
+	up := stackCommand("up", "Create or update the stack's machines (the local twin by default), print its URLs and verify what runs", deploys,
+		func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
+			_, err := s.Up(ctx, optup.ProgressStreams(os.Stderr))
+			if err != nil {
+				return err
+			}
+			if err := printOutputs(ctx, s, out, outputFormat{}); err != nil {
+				return err
+			}
+			if err := applyTwinLink(ctx, e, s.Name()); err != nil {
+				return err
+			}
+			// "Run your test harness in production every time you deploy."
+			if skipVerify {
+				return nil
+			}
+			return verifyStack(ctx, s, e, out)
+		})
+	up.Flags().BoolVar(&skipVerify, "skip-verify", false, "do not run labctl verify's checks after up")
 	root.AddCommand(
-		stackCommand("up", "Create or update the stack's machines (the local twin by default) and print its URLs", deploys,
-			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
-				_, err := s.Up(ctx, optup.ProgressStreams(os.Stderr))
-				if err != nil {
-					return err
-				}
-				if err := printOutputs(ctx, s, out, outputFormat{}); err != nil {
-					return err
-				}
-				return applyTwinLink(ctx, e, s.Name())
-			}),
+		up,
 		stackCommand("preview", "Show what up would change, without changing any machine (-c values are saved into the stack file first, as with pulumi preview -c)", runsEngine,
 			func(ctx context.Context, s auto.Stack, e *env, out io.Writer) error {
 				_, err := s.Preview(ctx, optpreview.ProgressStreams(out))
