@@ -7,8 +7,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cloudlabs/cloudlabs/internal/verify"
 )
 
 var root = &cobra.Command{
@@ -19,8 +22,16 @@ var root = &cobra.Command{
 }
 
 func main() {
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "labctl:", err)
-		os.Exit(1)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return
 	}
+	if cmd.Name() == "check" {
+		// A plugin's every failure to check is UNKNOWN, usage errors too
+		// (Nagios plugin guidelines): one line on stdout, exit 3.
+		fmt.Printf("labctl-check UNKNOWN - %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		os.Exit(int(verify.Unknown))
+	}
+	fmt.Fprintln(os.Stderr, "labctl:", err)
+	os.Exit(1)
 }
