@@ -33,9 +33,9 @@ type Slot struct {
 // Group is a NodeGroup of EC2 instances. It is safe for concurrent use
 // (the SDK client is); calls for one slot must not overlap.
 type Group struct {
-	API   API
-	slots []Slot
-	pub   []nodegroup.Slot
+	API API
+	// List holds the slots; it gives Group MaxSize and Slots.
+	*nodegroup.List[Slot]
 	// Poll is the time between DescribeInstances calls (default 2 s).
 	Poll time.Duration
 	// Timeout bounds the wait for running or stopped (default 5 min).
@@ -46,34 +46,21 @@ var _ nodegroup.NodeGroup = (*Group)(nil)
 
 // New checks the slots and returns their group.
 func New(api API, slots []Slot) (*Group, error) {
-	g := &Group{API: api, Poll: 2 * time.Second, Timeout: 5 * time.Minute}
-	seen := map[string]bool{}
-	for i, s := range slots {
-		switch {
-		case s.Name == "" || s.Addr == "" || s.Admin == "":
-			return nil, fmt.Errorf("ec2 slot %d: name, addr and admin are required", i)
-		case s.InstanceID == "":
-			return nil, fmt.Errorf("ec2 slot %s: instance_id is required", s.Name)
-		case seen[s.Name]:
-			return nil, fmt.Errorf("ec2 slot %s listed twice", s.Name)
+	list, err := nodegroup.NewList("ec2", slots, func(s Slot) error {
+		if s.InstanceID == "" {
+			return fmt.Errorf("ec2 slot %s: instance_id is required", s.Name)
 		}
-		seen[s.Name] = true
-		g.slots = append(g.slots, s)
-		g.pub = append(g.pub, s.Slot)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return g, nil
+	return &Group{API: api, List: list, Poll: 2 * time.Second, Timeout: 5 * time.Minute}, nil
 }
 
-func (g *Group) MaxSize() int            { return len(g.slots) }
-func (g *Group) Slots() []nodegroup.Slot { return g.pub }
-
 func (g *Group) id(s nodegroup.Slot) (string, error) {
-	for _, t := range g.slots {
-		if t.Name == s.Name {
-			return t.InstanceID, nil
-		}
-	}
-	return "", fmt.Errorf("ec2: no slot %q", s.Name)
+	t, err := g.Lookup(s)
+	return t.InstanceID, err
 }
 
 // Start starts the slot's instance and waits until it is running. An

@@ -45,8 +45,8 @@ type Group struct {
 	// Timeout bounds the wait for RUNNING or TERMINATED (default 5 min).
 	Poll, Timeout time.Duration
 
-	slots []Slot
-	pub   []nodegroup.Slot
+	// List holds the slots; it gives Group MaxSize and Slots.
+	*nodegroup.List[Slot]
 
 	mu      sync.Mutex
 	token   string
@@ -60,38 +60,26 @@ func New(project, zone string, slots []Slot) (*Group, error) {
 	if project == "" || zone == "" {
 		return nil, fmt.Errorf("gce: project %q and zone %q are both required", project, zone)
 	}
-	g := &Group{Project: project, Zone: zone, BaseURL: DefaultBaseURL, TokenURL: DefaultTokenURL,
-		Client: &http.Client{Timeout: 30 * time.Second}, Poll: 2 * time.Second, Timeout: 5 * time.Minute}
-	seen := map[string]bool{}
-	for i, s := range slots {
-		switch {
-		case s.Name == "" || s.Addr == "" || s.Admin == "":
-			return nil, fmt.Errorf("gce slot %d: name, addr and admin are required", i)
-		case s.Instance == "":
-			return nil, fmt.Errorf("gce slot %s: instance is required", s.Name)
-		case seen[s.Name]:
-			return nil, fmt.Errorf("gce slot %s listed twice", s.Name)
+	list, err := nodegroup.NewList("gce", slots, func(s Slot) error {
+		if s.Instance == "" {
+			return fmt.Errorf("gce slot %s: instance is required", s.Name)
 		}
-		seen[s.Name] = true
-		g.slots = append(g.slots, s)
-		g.pub = append(g.pub, s.Slot)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return g, nil
+	return &Group{Project: project, Zone: zone, BaseURL: DefaultBaseURL, TokenURL: DefaultTokenURL,
+		Client: &http.Client{Timeout: 30 * time.Second}, Poll: 2 * time.Second, Timeout: 5 * time.Minute,
+		List: list}, nil
 }
 
-func (g *Group) MaxSize() int            { return len(g.slots) }
-func (g *Group) Slots() []nodegroup.Slot { return g.pub }
-
 func (g *Group) slot(s nodegroup.Slot) (Slot, error) {
-	for _, t := range g.slots {
-		if t.Name == s.Name {
-			if t.Zone == "" {
-				t.Zone = g.Zone
-			}
-			return t, nil
-		}
+	t, err := g.Lookup(s)
+	if err == nil && t.Zone == "" {
+		t.Zone = g.Zone
 	}
-	return Slot{}, fmt.Errorf("gce: no slot %q", s.Name)
+	return t, err
 }
 
 func (g *Group) instanceURL(t Slot) string {

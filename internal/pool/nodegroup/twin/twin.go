@@ -33,8 +33,8 @@ type Slot struct {
 // Group is a NodeGroup of twin hosts. It is safe for concurrent use; calls
 // for one slot must not overlap (the manager serializes them).
 type Group struct {
-	slots []Slot
-	pub   []nodegroup.Slot
+	// List holds the slots; it gives Group MaxSize and Slots.
+	*nodegroup.List[Slot]
 	// StopGrace is the time between SIGTERM and SIGKILL (default 5 s, the
 	// provider's).
 	StopGrace time.Duration
@@ -46,35 +46,19 @@ var _ nodegroup.NodeGroup = (*Group)(nil)
 
 // New checks the slots and returns their group.
 func New(slots []Slot) (*Group, error) {
-	g := &Group{StopGrace: 5 * time.Second, HealthTimeout: 20 * time.Second}
-	seen := map[string]bool{}
-	for i, s := range slots {
+	list, err := nodegroup.NewList("twin", slots, func(s Slot) error {
 		switch {
-		case s.Name == "" || s.Addr == "" || s.Admin == "":
-			return nil, fmt.Errorf("twin slot %d: name, addr and admin are required", i)
 		case s.Dir == "" || !filepath.IsAbs(s.Dir):
-			return nil, fmt.Errorf("twin slot %s: dir %q: want an absolute host folder", s.Name, s.Dir)
+			return fmt.Errorf("twin slot %s: dir %q: want an absolute host folder", s.Name, s.Dir)
 		case s.Service.Name == "" || s.Service.Exec == "":
-			return nil, fmt.Errorf("twin slot %s: service needs a name and an exec", s.Name)
-		case seen[s.Name]:
-			return nil, fmt.Errorf("twin slot %s listed twice", s.Name)
+			return fmt.Errorf("twin slot %s: service needs a name and an exec", s.Name)
 		}
-		seen[s.Name] = true
-		g.slots = append(g.slots, s)
-		g.pub = append(g.pub, s.Slot)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return g, nil
-}
-
-func (g *Group) MaxSize() int            { return len(g.slots) }
-func (g *Group) Slots() []nodegroup.Slot { return g.pub }
-func (g *Group) slot(s nodegroup.Slot) (Slot, error) {
-	for _, t := range g.slots {
-		if t.Name == s.Name {
-			return t, nil
-		}
-	}
-	return Slot{}, fmt.Errorf("twin: no slot %q", s.Name)
+	return &Group{List: list, StopGrace: 5 * time.Second, HealthTimeout: 20 * time.Second}, nil
 }
 
 // Spec is the supervised process of a slot, built the way the twin
@@ -98,7 +82,7 @@ func (s Slot) Running() int { return supervise.Alive(supervise.PidFile(s.Dir, s.
 // Start starts the slot's cachenode unless it already runs, and waits for
 // its health check.
 func (g *Group) Start(ctx context.Context, s nodegroup.Slot) error {
-	t, err := g.slot(s)
+	t, err := g.Lookup(s)
 	if err != nil {
 		return err
 	}
@@ -113,7 +97,7 @@ func (g *Group) Start(ctx context.Context, s nodegroup.Slot) error {
 
 // Stop ends the slot's cachenode (SIGTERM, SIGKILL after StopGrace).
 func (g *Group) Stop(_ context.Context, s nodegroup.Slot) error {
-	t, err := g.slot(s)
+	t, err := g.Lookup(s)
 	if err != nil {
 		return err
 	}
