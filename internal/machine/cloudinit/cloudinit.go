@@ -35,6 +35,20 @@ type Options struct {
 // and writes its file (templates/secret.sh.tmpl).
 const SecretTool = "/usr/local/sbin/cloudlabs-secret"
 
+// SSHHostKey is where sshd reads the machine's ed25519 host key. A role
+// whose SecretFiles install it gets a machine that keeps no key of the
+// image's (ssh_deletekeys), lets cloud-init generate only an ed25519 key
+// at this path (cloud-init's schema refuses an empty ssh_genkeytypes),
+// overwrites it with the stack's and restarts sshd on it right after the
+// secret steps, before setup and services: the host key is the stack's,
+// pinned in known_hosts before the first connection.
+const SSHHostKey = "/etc/ssh/ssh_host_ed25519_key"
+
+// restartSSH makes sshd (Ubuntu's ssh.service, socket-activated on 24.04)
+// load the installed host key. A connection tried before the key was there
+// may have left the units failed; reset them first.
+const restartSSH = "systemctl reset-failed ssh.service ssh.socket || true; systemctl restart ssh.service"
+
 // secretStep is one SecretFile as the boot step installs it.
 type secretStep struct{ ID, Path, Mode, Owner string }
 
@@ -79,7 +93,10 @@ func Render(r role.Role, o Options) (string, error) {
 		Secrets  []secretStep
 		// SecretTool is the script of the secret step; "" without secrets.
 		SecretTool string
-	}{r, o.Platform, role.ServiceUser, o.SSHKey, fetch, units, start, secrets, secretTool})
+		// RestartSSH is the step that puts the installed host key to use;
+		// "" when the role installs none.
+		RestartSSH string
+	}{r, o.Platform, role.ServiceUser, o.SSHKey, fetch, units, start, secrets, secretTool, hostKeyStep(r)})
 	if err != nil {
 		return "", fmt.Errorf("render %s user data: %w", r.Name, err)
 	}
@@ -154,6 +171,17 @@ func hasFile(r role.Role, path string) bool {
 // shellWord single-quotes s for sh.
 func shellWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// hostKeyStep is the boot step restarting sshd when the role installs the
+// host key, else "".
+func hostKeyStep(r role.Role) string {
+	for _, s := range r.Secrets {
+		if s.Path == SSHHostKey {
+			return restartSSH
+		}
+	}
+	return ""
 }
 
 var (
