@@ -27,7 +27,7 @@ type runFlags struct {
 func (r *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&r.parallel, "parallel", 8, "checks run at once")
 	cmd.Flags().DurationVar(&r.timeout, "timeout", 15*time.Second, "bound of one attempt of one check")
-	cmd.Flags().IntVar(&r.retries, "retries", 3, "retries, with doubling backoff from 500ms, of the checks of what settles after a change (ports, health, the LB's list)")
+	cmd.Flags().IntVar(&r.retries, "retries", settleRetries, "retries, with doubling backoff from 500ms, of the checks of what settles after a change (ports, health, the LB's list)")
 }
 
 func (r runFlags) runner() verify.Runner {
@@ -234,9 +234,15 @@ func (tg *target) outputChecks() []verify.Check {
 	return cs
 }
 
+// settleRetries covers what settles after a change for up to ~15 s
+// (0.5+1+2+4+8 s of backoff): above all nginx, which rests a backend that
+// failed for fail_timeout (10 s, templates/nginx-upstreams.conf.tmpl)
+// before it sends it traffic again.
+const settleRetries = 5
+
 // verifyStack runs every check of an open stack with the default runner
-// and prints the table to w: what `labctl up` runs at its end (the lead
-// wires it; see docs/verify.md). It fails naming each failed check.
+// and prints the table to w: what `labctl up` runs at its end. It fails
+// naming each failed check.
 func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
 	tg := &target{name: s.Name(), platform: e.cfg.Platform, stack: s}
 	if err := tg.refresh(ctx); err != nil {
@@ -250,7 +256,7 @@ func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
 		logf("%s", n)
 	}
 	var rf runFlags
-	rf.parallel, rf.timeout, rf.retries = 8, 15*time.Second, 3
+	rf.parallel, rf.timeout, rf.retries = 8, 15*time.Second, settleRetries
 	rs := rf.runner().Run(ctx, checks)
 	if err := verify.WriteTable(w, rs); err != nil {
 		return err

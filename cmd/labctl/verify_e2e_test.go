@@ -6,14 +6,19 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/verify"
 )
 
 // TestVerifyTwin runs labctl verify and labctl check against a twin that
@@ -116,9 +121,69 @@ func TestVerifyTwin(t *testing.T) {
 	if code != 2 || !strings.HasPrefix(line, "fibonacci-node-2/service:fibonacci CRITICAL - ") {
 		t.Errorf("check on the killed backend: exit %d, %q; want exit 2 CRITICAL", code, line)
 	}
+
+	// A monitor watching the broken twin alerts once; refresh and up heal
+	// it, and it alerts once back to OK: one webhook call each way.
+	hook := newAlertSink(t)
+	mon := exec.Command(tw.labctl, "monitor", "--stack", e2eStack, "--stacks-dir", tw.stacks,
+		"--every", "300ms", "--verify-every", "300ms", "--retries", "0", "--webhook", hook.url, "--charts", t.TempDir())
+	mon.Dir = testkit.ModuleRoot(t)
+	mon.Env = tw.env
+	if err := mon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mon.Process.Kill(); _ = mon.Wait() })
+	const watched = "fibonacci-node-2/service:fibonacci"
+	testkit.Eventually(t, "a CRITICAL alert for "+watched, 60*time.Second, func() bool { return hook.count(watched, verify.Critical) > 0 })
 	if err := os.WriteFile(conf, orig, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tw.run("refresh")
+	tw.up()
+	testkit.Eventually(t, "an OK alert for "+watched, 60*time.Second, func() bool { return hook.count(watched, verify.OK) > 0 })
+	_ = mon.Process.Signal(syscall.SIGTERM)
+	_ = mon.Wait()
+	if c, o := hook.count(watched, verify.Critical), hook.count(watched, verify.OK); c != 1 || o != 1 {
+		t.Errorf("webhook alerts for %s: %d to CRITICAL and %d to OK, want one each way", watched, c, o)
+	}
+}
+
+// alertSink is a webhook on loopback that records the monitor's alerts.
+type alertSink struct {
+	url    string
+	mu     sync.Mutex
+	alerts []verify.Alert
+}
+
+func newAlertSink(t *testing.T) *alertSink {
+	s := &alertSink{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a verify.Alert
+		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+			t.Errorf("webhook body: %v", err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.alerts = append(s.alerts, a)
+		s.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	s.url = srv.URL
+	return s
+}
+
+// count is how many alerts for check id went to status to.
+func (s *alertSink) count(id string, to verify.Status) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, a := range s.alerts {
+		if a.ID == id && a.To == to {
+			n++
+		}
+	}
+	return n
 }
 
 // check runs labctl check NAME and returns its one line and exit code.
