@@ -2,67 +2,57 @@ package store
 
 import (
 	"context"
+	"embed"
 	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
-// migrations are applied in order, each once, recorded in
-// manager_migrations; every statement is idempotent too. Append only.
-var migrations = []string{
-	1: `CREATE TABLE IF NOT EXISTS pool (
-		id             integer PRIMARY KEY CHECK (id = 1),
-		active         integer NOT NULL CHECK (active BETWEEN 1 AND 8),
-		epoch          bigint NOT NULL,
-		capacity_bytes bigint NOT NULL CHECK (capacity_bytes >= 0),
-		cache_policy   text NOT NULL,
-		autoscale      jsonb NOT NULL,
-		updated_at     timestamptz NOT NULL DEFAULT now()
-	)`,
-	2: `CREATE TABLE IF NOT EXISTS decisions (
-		id          bigserial PRIMARY KEY,
-		at          timestamptz NOT NULL,
-		cause       text NOT NULL,
-		rule        text NOT NULL,
-		from_nodes  integer NOT NULL,
-		to_nodes    integer NOT NULL,
-		outcome     text NOT NULL,
-		reason      text NOT NULL,
-		inputs      jsonb NOT NULL,
-		duration_ms double precision NOT NULL
-	)`,
-}
+// migrations are goose SQL files, applied in order, each once, recorded in
+// migrationTable. Append only: never edit an applied migration.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
 
-// migrationLock serializes a manager and an autoscaler starting at once.
-const migrationLock = 0x6d616e61676572 // "manager"
+// migrationTable is the manager's own goose version table, so the gallery
+// (or anything else using goose) can share the database.
+const migrationTable = "manager_migrations"
+
+// migrationLock is the session advisory lock that serializes a manager and
+// an autoscaler starting at once ("manager" in ASCII).
+const migrationLock = 0x6d616e61676572
 
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.pool.Begin(ctx)
+	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return fmt.Errorf("migrate: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-		return fmt.Errorf("migrate: lock: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS manager_migrations (
-		version    integer PRIMARY KEY,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM manager_migrations`).Scan(&current); err != nil {
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLock))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// Closing db leaves s.pool open.
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithTableName(migrationTable), goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// goose's Up does nothing for a database newer than its files; an older
+	// manager must refuse it rather than run against a schema it does not know.
+	current, known, err := p.GetVersions(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate: read version: %w", err)
 	}
-	if current > len(migrations)-1 {
-		return fmt.Errorf("migrate: database is at schema version %d, newer than this manager knows (%d)", current, len(migrations)-1)
+	if current > known {
+		return fmt.Errorf("migrate: database is at schema version %d, newer than this manager knows (%d)", current, known)
 	}
-	for v := current + 1; v < len(migrations); v++ {
-		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
-			return fmt.Errorf("migrate: version %d: %w", v, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO manager_migrations (version) VALUES ($1)`, v); err != nil {
-			return fmt.Errorf("migrate: record version %d: %w", v, err)
-		}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
-	return tx.Commit(ctx)
+	return nil
 }
