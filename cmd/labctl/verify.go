@@ -1,17 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/cloudlabs/cloudlabs/components/program"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackfile"
+	"github.com/cloudlabs/cloudlabs/internal/machine/artifact"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 	"github.com/cloudlabs/cloudlabs/internal/verify"
 )
 
@@ -38,7 +47,7 @@ func newVerifyCmd() *cobra.Command {
 	f := stackFlags{noPlugin: true}
 	var rf runFlags
 	var asJSON bool
-	var junit string
+	var junit, sshKey string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check that every machine of the stack runs what its role declares, and that the environments work across machines",
@@ -63,6 +72,8 @@ check, what was expected and what was found.`,
 			if err != nil {
 				return err
 			}
+			tg.sshKey = sshKey
+			defer tg.close()
 			checks, notes, err := tg.checks()
 			if err != nil {
 				return err
@@ -99,6 +110,7 @@ check, what was expected and what was found.`,
 	}
 	f.register(cmd, false)
 	rf.register(cmd)
+	cmd.Flags().StringVar(&sshKey, "ssh-key", "", "private key file of the stack's ssh:publicKey, for cloud machines (default: the agent at SSH_AUTH_SOCK)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as one JSON object")
 	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as JUnit XML to this file, for CI")
 	return cmd
@@ -141,6 +153,15 @@ type target struct {
 	stack    auto.Stack
 	outputs  verify.Outputs
 	hosts    []verify.TwinHost
+	// stackFile is the stack's config file: a cloud machine's role comes
+	// from rerunning the program offline with it.
+	stackFile string
+	// sshKey is the operator's private key file (--ssh-key); "" uses the
+	// agent at SSH_AUTH_SOCK.
+	sshKey string
+	// sshPublicKey is the stack's ssh:publicKey: the agent key to offer.
+	sshPublicKey string
+	conns        []*lazySSH
 }
 
 // loadTarget opens the stack (no plugin built: it reads state only) and
@@ -155,7 +176,7 @@ func loadTarget(ctx context.Context, f *stackFlags) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	tg := &target{name: f.stack, platform: e.cfg.Platform, stack: s}
+	tg := &target{name: f.stack, platform: e.cfg.Platform, stack: s, stackFile: e.stackFile, sshPublicKey: e.cfg.SSHPublicKey}
 	return tg, tg.refresh(ctx)
 }
 
@@ -206,15 +227,13 @@ func (tg *target) checks() ([]verify.Check, []string, error) {
 			cs = append(cs, verify.ChecksFor(h.Machine())...)
 		}
 	} else {
-		if cmds := tg.outputs.SSHCommands(); len(cmds) > 0 {
-			names := make([]string, 0, len(cmds))
-			for n := range cmds {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			notes = append(notes, fmt.Sprintf("stack %s opens SSH (%s) but exports no host keys to pin: verify never trusts a host key on first use, so it skips the machines' own checks and runs what it can from outside", tg.name, strings.Join(names, ", ")))
-		} else {
-			notes = append(notes, fmt.Sprintf("stack %s keeps SSH closed (the default): the machines' own checks (services, files, packages) need it; running what can be checked from outside", tg.name))
+		ms, more, err := tg.sshMachines()
+		if err != nil {
+			return nil, notes, err
+		}
+		notes = append(notes, more...)
+		for _, m := range ms {
+			cs = append(cs, verify.ChecksFor(m)...)
 		}
 	}
 	cs = append(cs, tg.outputChecks()...)
@@ -244,10 +263,11 @@ const settleRetries = 5
 // and prints the table to w: what `labctl up` runs at its end. It fails
 // naming each failed check.
 func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
-	tg := &target{name: s.Name(), platform: e.cfg.Platform, stack: s}
+	tg := &target{name: s.Name(), platform: e.cfg.Platform, stack: s, stackFile: e.stackFile, sshPublicKey: e.cfg.SSHPublicKey}
 	if err := tg.refresh(ctx); err != nil {
 		return err
 	}
+	defer tg.close()
 	checks, notes, err := tg.checks()
 	if err != nil {
 		return err
@@ -265,4 +285,248 @@ func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
 		return fmt.Errorf("up is done, but verify found %d of %d checks failing (labctl verify reruns them):\n%s", n, len(rs), strings.TrimRight(verify.Failures(rs), "\n"))
 	}
 	return nil
+}
+
+// sshMachines are the cloud machines verify reaches over SSH, with notes
+// on those it cannot: SSH closed, no pinned host key, no role.
+func (tg *target) sshMachines() ([]verify.Machine, []string, error) {
+	cmds := tg.outputs.SSHCommands()
+	if len(cmds) == 0 {
+		return nil, []string{fmt.Sprintf("stack %s keeps SSH closed (the default): the machines' own checks (services, files, packages) need it; running what can be checked from outside", tg.name)}, nil
+	}
+	knownHosts, _ := tg.outputs["knownHosts"].(string)
+	if knownHosts == "" {
+		return nil, []string{fmt.Sprintf("stack %s opens SSH (%s) but exports no knownHosts to pin: verify never trusts a host key on first use, so it skips the machines' own checks and runs what it can from outside (labctl up makes the host keys)", tg.name, strings.Join(sortedKeys(cmds), ", "))}, nil
+	}
+	values, err := stackfile.Load(tg.stackFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	logf("verify %s: rerunning the program offline for the machines' roles", tg.name)
+	roles, err := program.MachineRoles(tg.name, values, artifact.Build)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stack %s: the machines' roles: %w", tg.name, err)
+	}
+	targets, notes, err := pairSSH(cmds, knownHosts, roles)
+	if err != nil {
+		return nil, notes, fmt.Errorf("stack %s: %w", tg.name, err)
+	}
+	if len(targets) == 0 {
+		return nil, notes, nil
+	}
+	signer, err := operatorKey(tg.sshKey, tg.sshPublicKey)
+	if err != nil {
+		return nil, notes, err
+	}
+	return tg.dialers(targets, signer), notes, nil
+}
+
+// dialers are the machines of targets behind transports that connect on
+// first use (one connection per machine, closed by close).
+func (tg *target) dialers(targets []sshTarget, signer ssh.Signer) []verify.Machine {
+	ms := make([]verify.Machine, 0, len(targets))
+	for _, t := range targets {
+		l := &lazySSH{cfg: verify.SSHConfig{Addr: t.Host, User: t.User, Key: signer, HostKey: t.HostKey, Sudo: true}}
+		tg.conns = append(tg.conns, l)
+		ms = append(ms, verify.Machine{Name: t.Machine, Role: t.Role, Transport: l})
+	}
+	return ms
+}
+
+// close closes the SSH connections the checks opened.
+func (tg *target) close() {
+	for _, c := range tg.conns {
+		c.Close()
+	}
+	tg.conns = nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sshTarget is one cloud machine as verify reaches it.
+type sshTarget struct {
+	Machine, User, Host string
+	// HostKey is the machine's known_hosts line from the stack's outputs.
+	HostKey string
+	Role    role.Role
+}
+
+// pairSSH pairs each machine of sshCommands ("ssh user@host") with the
+// knownHosts line of its host and its role, sorted by machine. A machine
+// without a pinned key or a role is left out with a note; a known_hosts
+// line that does not parse is an error.
+func pairSSH(cmds map[string]string, knownHosts string, roles map[string]role.Role) ([]sshTarget, []string, error) {
+	pins, err := knownHostsByHost(knownHosts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []sshTarget
+	var notes []string
+	for _, machine := range sortedKeys(cmds) {
+		user, host, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmds[machine]), "ssh ")), "@")
+		if !ok || user == "" || host == "" {
+			return nil, notes, fmt.Errorf("sshCommands: %s: %q is not `ssh user@host`", machine, cmds[machine])
+		}
+		pin, ok := pins[host]
+		if !ok {
+			notes = append(notes, fmt.Sprintf("%s: knownHosts pins no key for %s: its own checks are skipped (never trusted on first use)", machine, host))
+			continue
+		}
+		r, ok := roles[machine]
+		if !ok {
+			notes = append(notes, fmt.Sprintf("%s: the program, rerun offline with the stack's config, declares no such machine (config changed since up?): its own checks are skipped", machine))
+			continue
+		}
+		out = append(out, sshTarget{Machine: machine, User: user, Host: host, HostKey: pin, Role: r})
+	}
+	return out, notes, nil
+}
+
+// knownHostsByHost indexes known_hosts lines by each host they name.
+func knownHostsByHost(text string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		_, hosts, _, _, _, err := ssh.ParseKnownHosts([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("knownHosts line %d %q: %w", i+1, line, err)
+		}
+		for _, h := range hosts {
+			if _, dup := out[h]; dup {
+				return nil, fmt.Errorf("knownHosts pins %s twice", h)
+			}
+			out[h] = line
+		}
+	}
+	return out, nil
+}
+
+// operatorKey is the key verify logs in with: the --ssh-key file, or the
+// agent's key equal to the stack's ssh:publicKey (the one the machines
+// authorize), else the agent's first.
+func operatorKey(file, authorized string) (ssh.Signer, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--ssh-key: %w", err)
+		}
+		s, err := ssh.ParsePrivateKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("--ssh-key %s: %w (a passphrase-protected key goes through ssh-agent instead)", file, err)
+		}
+		return s, nil
+	}
+	sock := os.Getenv("SSH_AUTH_SOCK")
+	if sock == "" {
+		return nil, fmt.Errorf("no key to log in to the machines with: pass --ssh-key FILE (the private half of ssh:publicKey) or run ssh-agent")
+	}
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("ssh-agent at %s: %w", sock, err)
+	}
+	signers, err := agent.NewClient(conn).Signers()
+	if err != nil {
+		return nil, fmt.Errorf("ssh-agent at %s: %w", sock, err)
+	}
+	return pickSigner(signers, authorized)
+}
+
+// pickSigner is the signer whose public key is authorized, else the first.
+func pickSigner(signers []ssh.Signer, authorized string) (ssh.Signer, error) {
+	if len(signers) == 0 {
+		return nil, fmt.Errorf("ssh-agent holds no key: ssh-add the private half of ssh:publicKey, or pass --ssh-key FILE")
+	}
+	if want, _, _, _, err := ssh.ParseAuthorizedKey([]byte(authorized)); err == nil {
+		for _, s := range signers {
+			if bytes.Equal(s.PublicKey().Marshal(), want.Marshal()) {
+				return s, nil
+			}
+		}
+	}
+	return signers[0], nil
+}
+
+// lazySSH connects on first use and keeps the connection for every check
+// of its machine; safe for concurrent use by the runner's checks. A failed
+// dial is tried again by the next call (the runner retries).
+type lazySSH struct {
+	cfg  verify.SSHConfig
+	mu   sync.Mutex
+	conn *verify.SSH
+}
+
+func (l *lazySSH) get(ctx context.Context) (*verify.SSH, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn != nil {
+		return l.conn, nil
+	}
+	c, err := verify.DialSSH(ctx, l.cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.conn = c
+	return c, nil
+}
+
+// Close closes the connection, if one was made.
+func (l *lazySSH) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn != nil {
+		l.conn.Close()
+		l.conn = nil
+	}
+}
+
+func (l *lazySSH) Kind() string { return "ssh" }
+
+func (l *lazySSH) Run(ctx context.Context, cmd string) (string, int, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return "", -1, err
+	}
+	return c.Run(ctx, cmd)
+}
+
+func (l *lazySSH) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.ReadFile(ctx, path)
+}
+
+func (l *lazySSH) Hash(ctx context.Context, path string) (string, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return c.Hash(ctx, path)
+}
+
+func (l *lazySSH) Dial(ctx context.Context, port int) (net.Conn, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Dial(ctx, port)
+}
+
+func (l *lazySSH) Service(ctx context.Context, s role.Service) (verify.ServiceState, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return verify.ServiceState{}, err
+	}
+	return c.Service(ctx, s)
 }

@@ -10,15 +10,19 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/cloudlabs/cloudlabs/components"
+	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/components/platform"
 	"github.com/cloudlabs/cloudlabs/internal/config/stackconfig"
+	"github.com/cloudlabs/cloudlabs/internal/config/stackfile"
 	"github.com/cloudlabs/cloudlabs/internal/machine/artifact"
 	"github.com/cloudlabs/cloudlabs/internal/machine/netem"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 	"github.com/cloudlabs/cloudlabs/internal/system"
 )
 
@@ -34,9 +38,50 @@ func RunWith(build Builder) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error { return run(ctx, build, false) }
 }
 
+// observer sees what a run declares beyond its resources: each cloud
+// machine's role as its environment declared it (before the host key is
+// added) and every export. Offline runs use it (MachineRoles, tests).
+type observer struct {
+	mu      sync.Mutex
+	roles   map[string]role.Role
+	exports map[string]pulumi.Input
+}
+
+func newObserver() *observer {
+	return &observer{roles: map[string]role.Role{}, exports: map[string]pulumi.Input{}}
+}
+
+// tap records the role of every machine made through p.
+type tap struct {
+	platform.Platform
+	ob *observer
+}
+
+func (t tap) Machine(ctx *pulumi.Context, name string, args platform.MachineArgs, opts ...pulumi.ResourceOption) (*platform.Machine, error) {
+	args.Role = platform.RoleOf(args.Role.ApplyT(func(v any) (role.Role, error) {
+		r := v.(role.Role)
+		t.ob.mu.Lock()
+		defer t.ob.mu.Unlock()
+		t.ob.roles[name] = r
+		return r, nil
+	}))
+	return t.Platform.Machine(ctx, name, args, opts...)
+}
+
 // run declares the stack. planOnly says the run only shows what would be
 // made (Offline: render, cost), as a dry run (preview) does.
 func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
+	return runObserved(ctx, build, planOnly, nil)
+}
+
+// runObserved is run, telling ob (when not nil) what it declares.
+func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer) error {
+	export := func(name string, v pulumi.Input) {
+		ctx.Export(name, v)
+		if ob != nil {
+			ob.exports[name] = v
+		}
+	}
 	// Only a real deployment needs what NotReady lists (it would install
 	// an unchecked package): a preview, render and cost go on with a
 	// warning, so every shipped stack can be looked at as cloned.
@@ -64,11 +109,21 @@ func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
 		}
 		p = slowLink{Platform: p, step: step}
 	}
+	if ob != nil {
+		p = tap{Platform: p, ob: ob}
+	}
+	// With SSH open, every cloud machine gets a host key the program made
+	// (never trusted on first use); without it none exists.
+	var hostKeys *platform.HostKeys
+	if cfg.SSHOpen() && p.Name() != "local" {
+		hostKeys = platform.WithHostKeys(p)
+		p = hostKeys
+	}
 	bins, err := publishApps(ctx, p, cfg, build)
 	if err != nil {
 		return err
 	}
-	ctx.Export("platform", pulumi.String(p.Name()))
+	export("platform", pulumi.String(p.Name()))
 
 	var machines []*platform.Machine
 	if cfg.Enabled("phonebook") {
@@ -99,12 +154,12 @@ func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
 		if err != nil {
 			return err
 		}
-		ctx.Export("phonebookUrl", pb.URL)
-		ctx.Export("phonebookForm", pulumi.Sprintf("%s/add/", pb.URL))
-		ctx.Export("phonebookStore", pb.Store)
+		export("phonebookUrl", pb.URL)
+		export("phonebookForm", pulumi.Sprintf("%s/add/", pb.URL))
+		export("phonebookStore", pb.Store)
 		machines = append(machines, pb.App)
 		if pb.Riak != nil {
-			ctx.Export("riakNodes", pb.Riak.Addresses)
+			export("riakNodes", pb.Riak.Addresses)
 			machines = append(machines, pb.Riak.Nodes...)
 		}
 	}
@@ -115,8 +170,8 @@ func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
 		if err != nil {
 			return err
 		}
-		ctx.Export("fibonacciUrl", f.URL)
-		ctx.Export("fibonacciBackends", f.Backends)
+		export("fibonacciUrl", f.URL)
+		export("fibonacciBackends", f.Backends)
 		machines = append(append(machines, f.LB), f.Nodes...)
 	}
 	if cfg.Enabled("cachepool") {
@@ -127,9 +182,9 @@ func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
 		if err != nil {
 			return err
 		}
-		ctx.Export("cachepoolEndpoints", c.Endpoints)
-		ctx.Export("cachepoolAdmin", c.Admin)
-		ctx.Export("cachepoolAdminToken", c.AdminToken) // a secret: outputs --show-secrets
+		export("cachepoolEndpoints", c.Endpoints)
+		export("cachepoolAdmin", c.Admin)
+		export("cachepoolAdminToken", c.AdminToken) // a secret: outputs --show-secrets
 		machines = append(machines, c.Nodes...)
 	}
 	if cfg.SSHOpen() {
@@ -137,7 +192,12 @@ func run(ctx *pulumi.Context, build Builder, planOnly bool) error {
 		for _, m := range machines {
 			cmds[m.Name] = pulumi.Sprintf("ssh ubuntu@%s", m.SSHHost)
 		}
-		ctx.Export("sshCommands", cmds)
+		export("sshCommands", cmds)
+		if hostKeys != nil {
+			// known_hosts from the stack's outputs:
+			// labctl outputs --json | jq -r .knownHosts > known_hosts
+			export("knownHosts", hostKeys.KnownHosts())
+		}
 	}
 	return nil
 }
@@ -179,4 +239,24 @@ func publishApps(ctx *pulumi.Context, p platform.Platform, cfg stackconfig.Confi
 		bins[name] = components.Binary{Name: name, SHA256: b.SHA256, URL: url}
 	}
 	return bins, nil
+}
+
+// MachineRoles runs the program offline with a stack's config (as Offline
+// does) and returns each machine's role as its environment declares it, by
+// machine name: what verify derives a cloud machine's checks from. Values
+// that depend on what only the cloud knows (addresses, random secrets)
+// are the mocks' in these roles.
+func MachineRoles(stack string, file map[string]stackfile.Value, build Builder) (map[string]role.Role, error) {
+	cfg := map[string]string{}
+	for k, v := range file {
+		if v.Secure == "" {
+			cfg[k] = v.Value
+		}
+	}
+	ob := newObserver()
+	_, err := offline.Run(func(ctx *pulumi.Context) error { return runObserved(ctx, build, true, ob) }, stackfile.Project, stack, cfg)
+	if err != nil {
+		return nil, plainError(err)
+	}
+	return ob.roles, nil
 }

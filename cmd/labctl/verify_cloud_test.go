@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/cloudlabs/cloudlabs/components/platform"
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/internal/verify"
+)
+
+// cannedCloud is a cloud stack's outputs as `labctl outputs --json` gives
+// them: two machines with SSH, their known_hosts lines made as the program
+// makes them, and their roles.
+func cannedCloud(t *testing.T) (cmds map[string]string, knownHosts string, pubs map[string]string, roles map[string]role.Role) {
+	t.Helper()
+	cmds = map[string]string{"web-1": "ssh ubuntu@203.0.113.5", "db-1": "ssh ubuntu@203.0.113.6"}
+	pubs = map[string]string{}
+	roles = map[string]role.Role{}
+	for _, m := range []string{"db-1", "web-1"} {
+		_, pub, err := platform.HostKeyPair([]byte("seed of "+m), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[m] = pub
+		_, host, _ := strings.Cut(cmds[m], "@")
+		knownHosts += host + " " + pub + "\n"
+		roles[m] = role.Role{Name: "role-of-" + m, Services: []role.Service{{Name: "app", Exec: "/opt/app", Port: 8080}}}
+	}
+	return cmds, knownHosts, pubs, roles
+}
+
+func keyOf(t *testing.T, line string) ssh.PublicKey {
+	t.Helper()
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	return k
+}
+
+// TestPairSSHPinsEachMachinesOwnKey: each machine of sshCommands gets the
+// user and address of its command, the known_hosts line of that address
+// (which verify's SSH transport accepts as the pin for it) and its role.
+func TestPairSSHPinsEachMachinesOwnKey(t *testing.T) {
+	cmds, kh, pubs, roles := cannedCloud(t)
+	targets, notes, err := pairSSH(cmds, kh, roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 0 {
+		t.Errorf("notes %v, want none", notes)
+	}
+	if len(targets) != len(cmds) {
+		t.Fatalf("got %d targets, want %d", len(targets), len(cmds))
+	}
+	for _, tg := range targets {
+		if want := "ssh " + tg.User + "@" + tg.Host; tg.User != "ubuntu" || want != cmds[tg.Machine] {
+			t.Errorf("%s: %s@%s, want what %q names", tg.Machine, tg.User, tg.Host, cmds[tg.Machine])
+		}
+		pinned, err := verify.PinnedHostKey(tg.HostKey, tg.Host)
+		if err != nil {
+			t.Fatalf("%s: the transport refuses the pin %q: %v", tg.Machine, tg.HostKey, err)
+		}
+		if !bytes.Equal(pinned.Marshal(), keyOf(t, pubs[tg.Machine]).Marshal()) {
+			t.Errorf("%s: pinned %s, its key is %s", tg.Machine, ssh.FingerprintSHA256(pinned), ssh.FingerprintSHA256(keyOf(t, pubs[tg.Machine])))
+		}
+		if tg.Role.Name != roles[tg.Machine].Name {
+			t.Errorf("%s: paired with role %s, want %s", tg.Machine, tg.Role.Name, roles[tg.Machine].Name)
+		}
+	}
+}
+
+// TestPairSSHNeverGuesses: a machine whose address knownHosts does not pin,
+// or that the program does not declare, is left out with a note naming it;
+// a knownHosts line that does not parse fails.
+func TestPairSSHNeverGuesses(t *testing.T) {
+	cmds, kh, _, roles := cannedCloud(t)
+	var kept []string
+	for _, l := range strings.Split(strings.TrimSpace(kh), "\n") {
+		if !strings.HasPrefix(l, "203.0.113.6 ") {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) != 1 {
+		t.Fatalf("kept %d lines, want 1", len(kept))
+	}
+	targets, notes, err := pairSSH(cmds, strings.Join(kept, "\n"), roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(targets) != 1 || targets[0].Machine != "web-1" || len(notes) != 1 || !strings.Contains(notes[0], "db-1") {
+		t.Errorf("unpinned db-1: targets %+v, notes %v; want web-1 only and a note on db-1", targets, notes)
+	}
+
+	delete(roles, "web-1")
+	targets, notes, err = pairSSH(cmds, kh, roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(targets) != 1 || targets[0].Machine != "db-1" || len(notes) != 1 || !strings.Contains(notes[0], "web-1") {
+		t.Errorf("web-1 without a role: targets %+v, notes %v; want db-1 only and a note on web-1", targets, notes)
+	}
+
+	if _, _, err := pairSSH(cmds, kh+"203.0.113.7 ssh-ed25519 not-base64\n", roles); err == nil {
+		t.Error("a broken knownHosts line was accepted")
+	}
+}
+
+// TestCloudChecksOverSSH: with pinned machines every role check runs over
+// SSH (services enabled at boot included); without knownHosts verify says
+// so and runs only the checks from outside.
+func TestCloudChecksOverSSH(t *testing.T) {
+	cmds, kh, _, roles := cannedCloud(t)
+	targets, _, err := pairSSH(cmds, kh, roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &target{name: "aws-test", platform: "aws"}
+	ms := tg.dialers(targets, nil)
+	defer tg.close()
+	if len(ms) != 2 {
+		t.Fatalf("got %d machines, want 2", len(ms))
+	}
+	for _, m := range ms {
+		names := map[string]bool{}
+		for _, c := range verify.ChecksFor(m) {
+			names[c.Name] = true
+		}
+		if m.Transport.Kind() != "ssh" || !names["service:app"] || !names["enabled:app"] || !names["port:app"] {
+			t.Errorf("%s: transport %s, checks %v; want service, enabled and port of app over ssh", m.Name, m.Transport.Kind(), names)
+		}
+	}
+
+	out := &target{name: "aws-test", platform: "aws", outputs: verify.Outputs{
+		"fibonacciUrl": "http://203.0.113.9",
+		"sshCommands":  map[string]any{"web-1": cmds["web-1"]},
+	}}
+	checks, notes, err := out.checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "knownHosts") {
+		t.Errorf("notes %v, want one saying no knownHosts is exported", notes)
+	}
+	if len(checks) == 0 {
+		t.Fatal("no checks from outside")
+	}
+	for _, c := range checks {
+		if c.Machine == "web-1" {
+			t.Errorf("check %s of web-1 runs without a pinned key", c.ID())
+		}
+	}
+}
+
+// TestPickSignerOffersTheAuthorizedKey: of the agent's keys, the one the
+// stack authorizes (ssh:publicKey) is offered.
+func TestPickSignerOffersTheAuthorizedKey(t *testing.T) {
+	var signers []ssh.Signer
+	for range 3 {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ssh.NewSignerFromKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signers = append(signers, s)
+	}
+	authorized := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signers[2].PublicKey()))) + " me@laptop"
+	got, err := pickSigner(signers, authorized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.PublicKey().Marshal(), signers[2].PublicKey().Marshal()) {
+		t.Errorf("offered %s, want the authorized %s", ssh.FingerprintSHA256(got.PublicKey()), ssh.FingerprintSHA256(signers[2].PublicKey()))
+	}
+	if _, err := pickSigner(nil, authorized); err == nil {
+		t.Error("an empty agent gave a key")
+	}
+}
