@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -184,13 +185,27 @@ func (c *Controller) join(ctx context.Context, p store.Pool, s nodegroup.Slot) e
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
+	deadline := time.Now().Add(timeout)
 	if err := nodegroup.WaitReady(ctx, c.Group, s, timeout, poll); err != nil {
 		return err
 	}
-	if err := c.Nodes.Configure(ctx, s.Admin, p.CapacityBytes, p.CachePolicy); err != nil {
-		return fmt.Errorf("slot %s: configure: %w", s.Name, err)
+	// The node answers `version` on its data port; its admin API may come
+	// up a moment later (two listeners): a refused connection is retried
+	// until the join's deadline, any other error is final.
+	for {
+		err := c.Nodes.Configure(ctx, s.Admin, p.CapacityBytes, p.CachePolicy)
+		if err == nil {
+			return nil
+		}
+		var dial *net.OpError
+		if !errors.As(err, &dial) || time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("slot %s: configure: %w", s.Name, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(poll):
+		}
 	}
-	return nil
 }
 
 // parallel runs f for every slot at once and joins the errors.
