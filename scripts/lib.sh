@@ -28,9 +28,11 @@ need_packages() {
   # No service is left enabled that the user did not ask for.
   for p in "${missing[@]}"; do
     case $p in
-    nginx | memcached | prometheus | postgresql)
-      if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet "$p" 2>/dev/null; then
-        $sudo systemctl disable --now "$p" >&2 && log "stopped and disabled the $p service the package started: cloudlabs runs its own"
+    nginx | memcached | prometheus | postgresql | openssh-server)
+      local unit=$p
+      [ "$p" = openssh-server ] && unit=ssh
+      if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+        $sudo systemctl disable --now "$unit" >&2 && log "stopped and disabled the $unit service the package started: cloudlabs runs its own"
       fi
       ;;
     cloud-init)
@@ -64,9 +66,11 @@ RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
 # Only what tests run: cloud-init (its schema checker), shellcheck, python3
 # (a test's stand-in service), prometheus (the pool's metric store),
 # postgresql (the gallery's database; tests run private clusters),
-# chromium (a real browser drives the manager's dashboard). The benchmarks
-# install their own tools.
-TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql chromium)
+# chromium (a real browser drives the manager's dashboard), openssh-server
+# and -client (verify's SSH transport against a real sshd the test starts
+# on loopback; the system's sshd is left disabled). The benchmarks install
+# their own tools.
+TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql chromium openssh-server openssh-client)
 
 # --- benchmarks: the pieces every scripts/bench-*.sh shares ---
 
