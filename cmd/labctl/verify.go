@@ -63,7 +63,9 @@ answers with its content.
 On the local twin the checks read the host folders and pid files and connect
 to the hosts' addresses. On a cloud stack the machines' own checks need SSH
 with pinned host keys; without them verify says so and runs what it can from
-outside. It exits non-zero when any check fails, naming the machine, the
+outside. The cache pool's agreement (every node answers memcached version, all
+report the same capacity and policy) and, on clouds, Riak's ring membership
+against riak:nodes reach into the machines: on clouds they need SSH too. It exits non-zero when any check fails, naming the machine, the
 check, what was expected and what was found.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -161,7 +163,19 @@ type target struct {
 	sshKey string
 	// sshPublicKey is the stack's ssh:publicKey: the agent key to offer.
 	sshPublicKey string
-	conns        []*lazySSH
+	// riakNodes is the stack's riak:nodes when its environments include
+	// the phone book, else 0 (the twin has no Riak: its outputs decide).
+	riakNodes int
+	conns     []*lazySSH
+}
+
+// newTarget is the target of stack s with the config of e.
+func newTarget(s auto.Stack, name string, e *env) *target {
+	tg := &target{name: name, platform: e.cfg.Platform, stack: s, stackFile: e.stackFile, sshPublicKey: e.cfg.SSHPublicKey}
+	if e.cfg.Enabled("phonebook") {
+		tg.riakNodes = e.cfg.RiakNodes
+	}
+	return tg
 }
 
 // loadTarget opens the stack (no plugin built: it reads state only) and
@@ -176,7 +190,7 @@ func loadTarget(ctx context.Context, f *stackFlags) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	tg := &target{name: f.stack, platform: e.cfg.Platform, stack: s, stackFile: e.stackFile, sshPublicKey: e.cfg.SSHPublicKey}
+	tg := newTarget(s, f.stack, e)
 	return tg, tg.refresh(ctx)
 }
 
@@ -222,21 +236,29 @@ func (tg *target) refresh(ctx context.Context) error {
 func (tg *target) checks() ([]verify.Check, []string, error) {
 	var cs []verify.Check
 	var notes []string
+	var ms []verify.Machine
 	if tg.platform == "local" {
 		for _, h := range tg.hosts {
-			cs = append(cs, verify.ChecksFor(h.Machine())...)
+			ms = append(ms, h.Machine())
 		}
 	} else {
-		ms, more, err := tg.sshMachines()
+		var more []string
+		var err error
+		ms, more, err = tg.sshMachines()
 		if err != nil {
 			return nil, notes, err
 		}
 		notes = append(notes, more...)
-		for _, m := range ms {
-			cs = append(cs, verify.ChecksFor(m)...)
-		}
+	}
+	for _, m := range ms {
+		cs = append(cs, verify.ChecksFor(m)...)
 	}
 	cs = append(cs, tg.outputChecks()...)
+	// The checks that reach into machines (the pool's admin APIs, Riak's
+	// ring): on a cloud only over SSH.
+	cluster, more := tg.outputs.ClusterChecks(tg.platform, tg.riakNodes, ms)
+	cs = append(cs, cluster...)
+	notes = append(notes, more...)
 	if len(cs) == 0 {
 		return nil, notes, fmt.Errorf("stack %s: nothing to check", tg.name)
 	}
@@ -263,7 +285,7 @@ const settleRetries = 5
 // and prints the table to w: what `labctl up` runs at its end. It fails
 // naming each failed check.
 func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
-	tg := &target{name: s.Name(), platform: e.cfg.Platform, stack: s, stackFile: e.stackFile, sshPublicKey: e.cfg.SSHPublicKey}
+	tg := newTarget(s, s.Name(), e)
 	if err := tg.refresh(ctx); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 )
@@ -124,4 +125,90 @@ func (o Outputs) CrossChecks() []Check {
 		cs = append(cs, PhonebookRoundTrip("phonebook", u))
 	}
 	return cs
+}
+
+// CachePoolNodes are the pool's nodes from cachepoolEndpoints and
+// cachepoolAdmin, in node order, named as their machines
+// (cachepool-node-N); none reached through a transport yet.
+func (o Outputs) CachePoolNodes() []PoolNode {
+	eps, admin := o.list("cachepoolEndpoints"), o.list("cachepoolAdmin")
+	var ns []PoolNode
+	for i := range max(len(eps), len(admin)) {
+		n := PoolNode{Name: fmt.Sprintf("cachepool-node-%d", i+1)}
+		if i < len(eps) {
+			n.Endpoint = eps[i]
+		}
+		if i < len(admin) {
+			n.Admin = admin[i]
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}
+
+// RiakNodeNames are the Riak nodes' names, riak@<private address>, from
+// the riakNodes output (empty when the stack exports none).
+func (o Outputs) RiakNodeNames() []string {
+	var out []string
+	for _, a := range o.list("riakNodes") {
+		out = append(out, "riak@"+a)
+	}
+	return out
+}
+
+// ClusterChecks are the environments' checks that reach into machines,
+// with notes on those that cannot run and why:
+//
+//   - cachepool/agree, when the stack has a cache pool: on the twin
+//     (platform "local") straight from this computer; on a cloud, whose
+//     nodes' admin APIs listen on their private addresses only, through
+//     each node's own transport (SSH), so only when every node is among
+//     machines.
+//   - riak/members, on a cloud stack whose phone book has riakNodes > 0
+//     (its riak:nodes; the twin has no Riak), through the first Riak
+//     machine's transport (SSH).
+//
+// machines are those verify reaches (on a cloud, the SSH-pinned ones).
+func (o Outputs) ClusterChecks(platform string, riakNodes int, machines []Machine) ([]Check, []string) {
+	var cs []Check
+	var notes []string
+	byName := map[string]Machine{}
+	for _, m := range machines {
+		byName[m.Name] = m
+	}
+	if nodes := o.CachePoolNodes(); len(nodes) > 0 {
+		if platform == "local" {
+			cs = append(cs, CachePoolAgree(nodes))
+		} else {
+			var missing []string
+			for i, n := range nodes {
+				m, ok := byName[n.Name]
+				if !ok {
+					missing = append(missing, n.Name)
+					continue
+				}
+				nodes[i].Via = m.Transport
+			}
+			if len(missing) > 0 {
+				notes = append(notes, fmt.Sprintf("cachepool/agree is skipped: the cache nodes' admin APIs listen on their private addresses only, so it reads them over SSH, and %s %s not reached over SSH",
+					strings.Join(missing, ", "), plural(len(missing), "is", "are")))
+			} else {
+				cs = append(cs, CachePoolAgree(nodes))
+			}
+		}
+	}
+	if platform != "local" && riakNodes > 0 {
+		var first *Machine
+		for _, m := range machines {
+			if m.Role.Name == "riak" && (first == nil || m.Name < first.Name) {
+				first = &m
+			}
+		}
+		if first == nil {
+			notes = append(notes, fmt.Sprintf("riak/members is skipped: it runs `%s` on a Riak machine over SSH, and no Riak machine is reached over SSH", RiakMembersCommand))
+		} else {
+			cs = append(cs, RiakMembers(first.Transport, riakNodes, o.RiakNodeNames()))
+		}
+	}
+	return cs, notes
 }
