@@ -148,6 +148,28 @@ func TestRiakMembers(t *testing.T) {
 	}
 }
 
+// countingTransport records what goes through a real transport.
+type countingTransport struct {
+	Transport
+	mu    sync.Mutex
+	ran   []string
+	dials []int
+}
+
+func (c *countingTransport) Run(ctx context.Context, cmd string) (string, int, error) {
+	c.mu.Lock()
+	c.ran = append(c.ran, cmd)
+	c.mu.Unlock()
+	return c.Transport.Run(ctx, cmd)
+}
+
+func (c *countingTransport) Dial(ctx context.Context, port int) (net.Conn, error) {
+	c.mu.Lock()
+	c.dials = append(c.dials, port)
+	c.mu.Unlock()
+	return c.Transport.Dial(ctx, port)
+}
+
 // cacheNode is a real cachenode on loopback.
 type cacheNode struct {
 	proc     *testkit.Process
@@ -195,7 +217,7 @@ func TestCachePoolAgree(t *testing.T) {
 		via  Transport
 	}{
 		{"direct", nil},
-		{"through the node's transport", Local{Dir: t.TempDir(), Bind: "127.0.0.1"}},
+		{"through the node's transport", &countingTransport{Transport: Local{Dir: t.TempDir(), Bind: "127.0.0.1"}}},
 	}
 	probe := func(t *testing.T, via Transport) Outcome {
 		t.Helper()
@@ -210,6 +232,20 @@ func TestCachePoolAgree(t *testing.T) {
 		o := probe(t, w.via)
 		if o.Status != OK || !strings.Contains(o.Found, "3 nodes answer VERSION") || !strings.Contains(o.Found, "capacity_bytes 67108864, policy lru") {
 			t.Errorf("%s, agreeing pool: %s: %s", w.name, o.Status, o.Found)
+		}
+	}
+	// Through a transport, each node was dialed and curled from there.
+	ct := ways[1].via.(*countingTransport)
+	if len(ct.dials) != 3 || len(ct.ran) != 3 {
+		t.Fatalf("through the transport: %d dials, %d commands; want 3 each", len(ct.dials), len(ct.ran))
+	}
+	for i, n := range ns {
+		if !strings.Contains(strings.Join(ct.ran, "\n"), "curl -fsS --max-time 10 '"+n.admin+"/stats'") {
+			t.Errorf("node %d: no curl of %s/stats in %q", i+1, n.admin, ct.ran)
+		}
+		_, port, _ := net.SplitHostPort(n.endpoint)
+		if !strings.Contains(fmt.Sprint(ct.dials), port) {
+			t.Errorf("node %d: port %s not dialed through the transport (dialed %v)", i+1, port, ct.dials)
 		}
 	}
 
