@@ -254,11 +254,13 @@ func (tg *target) checks() ([]verify.Check, []string, error) {
 		cs = append(cs, verify.ChecksFor(m)...)
 	}
 	cs = append(cs, tg.outputChecks()...)
-	// The checks that reach into machines (the pool's admin APIs, Riak's
-	// ring): on a cloud only over SSH.
-	cluster, more := tg.outputs.ClusterChecks(tg.platform, tg.riakNodes, ms)
-	cs = append(cs, cluster...)
-	notes = append(notes, more...)
+	if tg.platform != "local" {
+		// The checks that reach into machines (the pool's admin APIs,
+		// Riak's ring): on a cloud only over SSH.
+		cluster, more := tg.outputs.ClusterChecks(tg.platform, tg.riakNodes, ms)
+		cs = append(cs, cluster...)
+		notes = append(notes, more...)
+	}
 	if len(cs) == 0 {
 		return nil, notes, fmt.Errorf("stack %s: nothing to check", tg.name)
 	}
@@ -266,9 +268,15 @@ func (tg *target) checks() ([]verify.Check, []string, error) {
 }
 
 // outputChecks are made from this computer through the public URLs: the
-// environments' cross-machine checks and the endpoints' HTTP checks.
+// environments' cross-machine checks and the endpoints' HTTP checks; on
+// the twin, whose addresses are all reachable from here, also the cache
+// pool's agreement.
 func (tg *target) outputChecks() []verify.Check {
 	cs := tg.outputs.CrossChecks()
+	if tg.platform == "local" {
+		cluster, _ := tg.outputs.ClusterChecks(tg.platform, 0, nil)
+		cs = append(cs, cluster...)
+	}
 	for _, e := range tg.outputs.Endpoints() {
 		cs = append(cs, verify.HTTPCheck(e))
 	}

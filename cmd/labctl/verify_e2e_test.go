@@ -54,6 +54,20 @@ func TestVerifyTwin(t *testing.T) {
 	if rep.Status != "OK" || len(rep.Results) < 3*len(machines) {
 		t.Errorf("verify --json: status %s with %d results, want OK with at least 3 per machine", rep.Status, len(rep.Results))
 	}
+	// The twin's cache pool is checked across its nodes; it has no Riak
+	// (the phone book keeps its embedded store), so no ring check.
+	var agree []string
+	for _, r := range rep.Results {
+		if r.Machine == "riak" {
+			t.Errorf("verify --json checks Riak on the twin: %s/%s", r.Machine, r.Check)
+		}
+		if r.Machine+"/"+r.Check == "cachepool/agree" {
+			agree = append(agree, r.Status)
+		}
+	}
+	if len(agree) != 1 || agree[0] != "OK" {
+		t.Errorf("verify --json: cachepool/agree results %v, want one OK", agree)
+	}
 	b, err := os.ReadFile(junit)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +127,8 @@ func TestVerifyTwin(t *testing.T) {
 		}
 	}
 	for _, l := range strings.Split(msg, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), "CRITICAL fibonacci-node-1 ") || strings.HasPrefix(strings.TrimSpace(l), "CRITICAL fibonacci-node-3 ") {
+		if strings.HasPrefix(strings.TrimSpace(l), "CRITICAL fibonacci-node-1 ") || strings.HasPrefix(strings.TrimSpace(l), "CRITICAL fibonacci-node-3 ") ||
+			strings.HasPrefix(strings.TrimSpace(l), "CRITICAL cachepool ") {
 			t.Errorf("verify blames a healthy backend: %s", l)
 		}
 	}
