@@ -60,6 +60,9 @@ func init() {
 				}
 				if err == nil {
 					fmt.Fprintln(out, "destroyed: nothing of the stack is left running")
+					// The engine's own advice (`pulumi stack rm`) would reach
+					// the CLI's default backend, not this one.
+					logf("the stack's history and config stay; to forget them too: PULUMI_BACKEND_URL=%s pulumi stack rm %s --yes", e.vars["PULUMI_BACKEND_URL"], s.Name())
 				}
 				return err
 			}),
