@@ -226,9 +226,13 @@ func syncConfig(ctx context.Context, s auto.Stack, file string) error {
 		return err
 	}
 	ws := s.Workspace()
-	settings, err := ws.StackSettings(ctx, s.Name())
-	if err != nil {
-		return err
+	// A stack made from another checkout (or before .labctl/ was removed)
+	// has no settings file in this workspace yet: start from none.
+	settings := &workspace.ProjectStack{}
+	if _, err := os.Stat(filepath.Join(ws.WorkDir(), "Pulumi."+s.Name()+".yaml")); err == nil {
+		if settings, err = ws.StackSettings(ctx, s.Name()); err != nil {
+			return err
+		}
 	}
 	settings.Config = config.Map{}
 	for k, v := range values {
