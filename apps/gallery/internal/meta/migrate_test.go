@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cloudlabs/cloudlabs/internal/appkit/pgmigrate"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
@@ -59,14 +60,14 @@ func TestMigrate(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var applied, max int
-	if err := conn.QueryRow(ctx, `SELECT count(*), max(version_id) FROM `+MigrationTable+` WHERE version_id > 0`).Scan(&applied, &max); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*), max(version_id) FROM `+pgmigrate.Table("gallery")+` WHERE version_id > 0`).Scan(&applied, &max); err != nil {
 		t.Fatal(err)
 	}
 	if applied != 1 || max != 1 {
-		t.Fatalf("%s records %d migrations up to %d, want 1 up to 1", MigrationTable, applied, max)
+		t.Fatalf("%s records %d migrations up to %d, want 1 up to 1", pgmigrate.Table("gallery"), applied, max)
 	}
 
-	if _, err := conn.Exec(ctx, `INSERT INTO `+MigrationTable+` (version_id, is_applied) VALUES (99, true)`); err != nil {
+	if _, err := conn.Exec(ctx, `INSERT INTO `+pgmigrate.Table("gallery")+` (version_id, is_applied) VALUES (99, true)`); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Open(ctx, url)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cloudlabs/cloudlabs/apps/gallery/internal/meta"
+	"github.com/cloudlabs/cloudlabs/internal/appkit/pgmigrate"
 )
 
 // TestGC: an object no row references (an upload that crashed between the
@@ -99,14 +99,14 @@ func TestMigrationsIdempotent(t *testing.T) {
 	defer conn.Close(context.Background())
 	var versions, rows int
 	// goose's table also holds its version 0 row.
-	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+meta.MigrationTable+` WHERE version_id > 0`).Scan(&versions); err != nil {
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+pgmigrate.Table("gallery")+` WHERE version_id > 0`).Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM images`).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
 	if versions != 1 || rows != 1 {
-		t.Fatalf("%s records %d migrations, images has %d rows; want 1 and 1", meta.MigrationTable, versions, rows)
+		t.Fatalf("%s records %d migrations, images has %d rows; want 1 and 1", pgmigrate.Table("gallery"), versions, rows)
 	}
 }
 

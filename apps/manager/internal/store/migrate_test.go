@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cloudlabs/cloudlabs/internal/appkit/pgmigrate"
 	"github.com/cloudlabs/cloudlabs/internal/pool/autoscale"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
@@ -53,14 +54,14 @@ func TestMigrate(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var applied, max int
-	if err := conn.QueryRow(ctx, `SELECT count(*), max(version_id) FROM `+migrationTable+` WHERE version_id > 0`).Scan(&applied, &max); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*), max(version_id) FROM `+pgmigrate.Table("manager")+` WHERE version_id > 0`).Scan(&applied, &max); err != nil {
 		t.Fatal(err)
 	}
 	if applied != 2 || max != 2 {
-		t.Fatalf("%s records %d migrations up to %d, want 2 up to 2", migrationTable, applied, max)
+		t.Fatalf("%s records %d migrations up to %d, want 2 up to 2", pgmigrate.Table("manager"), applied, max)
 	}
 
-	if _, err := conn.Exec(ctx, `INSERT INTO `+migrationTable+` (version_id, is_applied) VALUES (99, true)`); err != nil {
+	if _, err := conn.Exec(ctx, `INSERT INTO `+pgmigrate.Table("manager")+` (version_id, is_applied) VALUES (99, true)`); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = Open(ctx, url, testSeed)
