@@ -166,7 +166,10 @@ type target struct {
 	// riakNodes is the stack's riak:nodes when its environments include
 	// the phone book, else 0 (the twin has no Riak: its outputs decide).
 	riakNodes int
-	conns     []*lazySSH
+	// deployed is, on a cloud, each machine's user data from the stack's
+	// state: what its file checks expect.
+	deployed deployed
+	conns    []*lazySSH
 }
 
 // newTarget is the target of stack s with the config of e.
@@ -195,7 +198,8 @@ func loadTarget(ctx context.Context, f *stackFlags) (*target, error) {
 }
 
 // refresh rereads the outputs and, on the twin, the hosts from the stack's
-// state (`labctl up` may have changed them).
+// state (`labctl up` may have changed them); on a cloud with SSH open, the
+// user data each machine was deployed with.
 func (tg *target) refresh(ctx context.Context) error {
 	outs, err := tg.stack.Outputs(ctx)
 	if err != nil {
@@ -213,11 +217,22 @@ func (tg *target) refresh(ctx context.Context) error {
 	if p, ok := tg.outputs["platform"].(string); ok && p != "" {
 		tg.platform = p
 	}
-	tg.hosts = nil
-	if tg.platform != "local" {
-		return nil
+	tg.hosts, tg.deployed = nil, deployed{}
+	if tg.platform != "local" && len(tg.outputs.SSHCommands()) == 0 {
+		return nil // SSH closed: no machine's own checks
 	}
 	dep, err := tg.stack.Export(ctx)
+	if tg.platform != "local" {
+		// The cloud machines' user data as deployed: the offline rerun
+		// that gives their roles cannot know other resources' outputs.
+		// Without it the file checks are UNKNOWN, the rest still runs.
+		if err != nil {
+			tg.deployed = deployed{err: fmt.Errorf("export the stack's state: %w", err)}
+		} else {
+			tg.deployed = readDeployed(dep.Deployment)
+		}
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("stack %s: export its state: %w", tg.name, err)
 	}
@@ -250,9 +265,9 @@ func (tg *target) checks() ([]verify.Check, []string, error) {
 		}
 		notes = append(notes, more...)
 	}
-	for _, m := range ms {
-		cs = append(cs, verify.ChecksFor(m)...)
-	}
+	mcs, more := tg.machineChecks(ms)
+	cs = append(cs, mcs...)
+	notes = append(notes, more...)
 	cs = append(cs, tg.outputChecks()...)
 	if tg.platform != "local" {
 		// The checks that reach into machines (the pool's admin APIs,
@@ -265,6 +280,24 @@ func (tg *target) checks() ([]verify.Check, []string, error) {
 		return nil, notes, fmt.Errorf("stack %s: nothing to check", tg.name)
 	}
 	return cs, notes, nil
+}
+
+// machineChecks are the machines' own checks: on the twin from the roles
+// its state records; on a cloud from the offline rerun's roles with the
+// files (and download hashes) their deployed user data holds.
+func (tg *target) machineChecks(ms []verify.Machine) ([]verify.Check, []string) {
+	var cs []verify.Check
+	var notes []string
+	for _, m := range ms {
+		if tg.platform == "local" {
+			cs = append(cs, verify.ChecksFor(m)...)
+			continue
+		}
+		mcs, more := tg.deployed.checksFor(m)
+		cs = append(cs, mcs...)
+		notes = append(notes, more...)
+	}
+	return cs, notes
 }
 
 // outputChecks are made from this computer through the public URLs: the
