@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/cloudlabs/cloudlabs/internal/system"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
+	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
 )
 
 // twin drives a built labctl against a stack of its own: its own stack
@@ -63,10 +65,14 @@ func newTwin(t *testing.T) *twin {
 		"PULUMI_BACKEND_URL=file://"+backend,
 		"PULUMI_CONFIG_PASSPHRASE=e2e",
 	)
-	// A deferred destroy that always runs, whatever failed (Terratest's rule).
+	// A deferred destroy that always runs, whatever failed (Terratest's
+	// rule); if even destroy fails, every service still recorded in a pid
+	// file below the state folder is stopped, so a failed run leaves no
+	// process holding the next run's addresses.
 	t.Cleanup(func() {
 		if _, err := tw.try("destroy", "--stack", e2eStack, "--stacks-dir", tw.stacks); err != nil {
 			t.Logf("cleanup destroy: %v", err)
+			stopAll(t, tw.state)
 		}
 	})
 	return tw
@@ -431,4 +437,20 @@ func tail(s string, lines int) string {
 		parts = parts[len(parts)-lines:]
 	}
 	return strings.Join(parts, "\n")
+}
+
+// stopAll stops the service of every pid file below dir (a twin's state
+// folder whose destroy failed).
+func stopAll(t *testing.T, dir string) {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".pid") {
+			if err := supervise.Stop(path, 5*time.Second); err != nil {
+				t.Logf("stop %s: %v", path, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Logf("stop the twin's services: %v", err)
+	}
 }
