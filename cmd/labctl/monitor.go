@@ -99,6 +99,34 @@ func newMonitor(tg *target, o monitorOpts, run verify.Runner, out io.Writer) (*v
 			}
 			return cs, nil
 		}
+	} else if len(tg.outputs.SSHCommands()) > 0 {
+		// A cloud stack with SSH open: the machines' own checks over SSH
+		// (what verify runs), without the outside checks m.HTTP already
+		// has; each round dials afresh and the last round's connections
+		// are closed first.
+		outside := map[string]bool{}
+		for _, c := range m.HTTP {
+			outside[c.ID()] = true
+		}
+		m.Verify = func(ctx context.Context) ([]verify.Check, error) {
+			tg.close()
+			if err := tg.refresh(ctx); err != nil {
+				return nil, err
+			}
+			all, _, err := tg.checks()
+			if err != nil {
+				return nil, err
+			}
+			var cs []verify.Check
+			for _, c := range all {
+				if !outside[c.ID()] {
+					cs = append(cs, c)
+				}
+			}
+			return cs, nil
+		}
+		stopTicks := stop
+		stop = func() { stopTicks(); tg.close() }
 	}
 	m.OnRound = func(n int, at time.Time, rs []verify.Result) {
 		if _, err := m.WriteCharts(o.charts); err != nil {

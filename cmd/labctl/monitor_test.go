@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -134,5 +135,26 @@ func TestMonitorCommandAlertsOnceEachWayAndCharts(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "\n"); n != 4 {
 		t.Errorf("printed %d lines, want 4 (one per change):\n%s", n, out.String())
+	}
+}
+
+// TestMonitorCloudWithSSHRunsVerify: with SSH open on a cloud stack, the
+// monitor also runs verify's machine checks on their slower interval;
+// without it (the test above) only the outside checks.
+func TestMonitorCloudWithSSHRunsVerify(t *testing.T) {
+	prev := newTicker
+	newTicker = func(time.Duration) (<-chan time.Time, func()) { return make(chan time.Time), func() {} }
+	t.Cleanup(func() { newTicker = prev })
+	tg := &target{name: "cloud", platform: "aws", outputs: verify.Outputs{
+		"fibonacciUrl": "http://192.0.2.10", "fibonacciBackends": []any{"10.0.0.5:8080"},
+		"sshCommands": map[string]any{"fibonacci-lb": "ssh ubuntu@192.0.2.10"},
+	}}
+	m, stop, err := newMonitor(tg, monitorOpts{every: time.Minute, verifyEvery: 5 * time.Minute, charts: t.TempDir()}, verify.Runner{}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if m.Verify == nil {
+		t.Fatal("a cloud stack with SSH open: the monitor runs no verify checks")
 	}
 }
