@@ -35,7 +35,34 @@ func Render(name string, data any) (string, error) {
 // that need no expansion: JSON string syntax is a subset of YAML's.
 func quote(s string) string {
 	b, _ := json.Marshal(s)
-	return string(b)
+	// JSON leaves DEL and the C1 controls raw, which YAML does not allow
+	// in any scalar: escape them as YAML does.
+	var out strings.Builder
+	for _, r := range string(b) {
+		if !yamlPrintable(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
+}
+
+// yamlPrintable reports whether r may stand as it is in a YAML scalar and
+// read back unchanged (YAML 1.2, 5.1 "c-printable", less NEL, which
+// parsers fold as a line break).
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r < 0x20 || r == 0x7f:
+		return false
+	case r >= 0x80 && r <= 0x9f:
+		return false
+	case r >= 0xd800 && r <= 0xdfff, r == 0xfffe, r == 0xffff:
+		return false
+	}
+	return true
 }
 
 // yamlBlock renders s as a YAML literal block indented by indent spaces,
@@ -44,7 +71,7 @@ func quote(s string) string {
 // no trailing newline variants) falls back to a quoted scalar.
 func yamlBlock(indent int, s string) string {
 	if s == "" || strings.ContainsAny(s, "\r\t") || strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") ||
-		strings.Contains(s, " \n") || strings.HasSuffix(s, "\n\n") {
+		strings.Contains(s, " \n") || strings.HasSuffix(s, "\n\n") || strings.IndexFunc(s, func(r rune) bool { return !yamlPrintable(r) }) >= 0 {
 		return quote(s)
 	}
 	chomp := "|"

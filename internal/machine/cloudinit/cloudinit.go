@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 	"github.com/cloudlabs/cloudlabs/templates"
@@ -58,6 +59,13 @@ type unit struct{ Path, Content string }
 func Render(r role.Role, o Options) (string, error) {
 	if err := r.Validate(); err != nil {
 		return "", err
+	}
+	for _, f := range r.Files {
+		// User data is YAML text: bytes that are not UTF-8 would arrive
+		// replaced, not as written.
+		if !utf8.ValidString(f.Content) {
+			return "", fmt.Errorf("render %s user data: file %s is not UTF-8 text; role files are text (fetch binary files as downloads)", r.Name, f.Path)
+		}
 	}
 	fetch, err := templates.Render("fetch.sh.tmpl", struct{ Auth string }{o.Platform})
 	if err != nil {

@@ -74,6 +74,8 @@ func TestRenderRejects(t *testing.T) {
 	big.Files = append(big.Files, role.File{Path: "/big", Content: strings.Repeat("x\n", MaxUserData), Mode: "0644"})
 	bad := sampleRole()
 	bad.Downloads[0].SHA256 = "short"
+	binary := sampleRole()
+	binary.Files = append(binary.Files, role.File{Path: "/etc/blob", Content: "\xff\xfe not text", Mode: "0644"})
 	for _, tc := range []struct {
 		name string
 		r    role.Role
@@ -82,6 +84,7 @@ func TestRenderRejects(t *testing.T) {
 		{"over 16 KB", big, "over the 16384-byte limit"},
 		{"bad hash", bad, "needs a hex SHA-256"},
 		{"no name", role.Role{}, "role has no name"},
+		{"file not UTF-8", binary, "file /etc/blob is not UTF-8 text"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Render(tc.r, Options{Platform: "aws"})
