@@ -114,8 +114,8 @@ func (o Outputs) Endpoints() []Endpoint {
 
 // CrossChecks are the environments' checks across machines, made from
 // this computer through the public URLs: every backend through the load
-// balancer, a phone-book round trip. They carry the environment's name in
-// place of a machine's.
+// balancer, a phone-book round trip, a gallery image round trip. They
+// carry the environment's name in place of a machine's.
 func (o Outputs) CrossChecks() []Check {
 	var cs []Check
 	if u := o.str("fibonacciUrl"); u != "" {
@@ -123,6 +123,9 @@ func (o Outputs) CrossChecks() []Check {
 	}
 	if u := o.str("phonebookUrl"); u != "" {
 		cs = append(cs, PhonebookRoundTrip("phonebook", u))
+	}
+	if u := o.str("galleryUrl"); u != "" {
+		cs = append(cs, GalleryRoundTrip("gallery", u))
 	}
 	return cs
 }

@@ -1,18 +1,13 @@
 // Package gallerytest starts the real services the gallery's tests need —
 // a private PostgreSQL cluster and a versitygw S3 gateway on loopback — and
 // fails with the install line when a binary is missing (never a skip).
-// memcached comes from internal/testing/testkit.
+// All of them live in internal/testing/testkit (memcached too); these are
+// the gallery's names for them.
 package gallerytest
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 
-	"github.com/cloudlabs/cloudlabs/internal/system"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
@@ -23,62 +18,12 @@ func Postgres(t testing.TB) string {
 	return testkit.Postgres(t)
 }
 
-// versitygwBin finds versitygw where scripts/install-go-tools.sh puts it
-// (or on PATH), failing the test with the install line.
-func versitygwBin(t testing.TB) string {
-	t.Helper()
-	p, err := system.Tool("versitygw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// S3 is a running S3 gateway.
-type S3 struct {
-	Endpoint             string
-	AccessKey, SecretKey string
-	Root                 string // the posix backend's folder: one folder per bucket
-	Proc                 *testkit.Process
-}
+// S3 is a running S3 gateway (see testkit.S3).
+type S3 = testkit.S3
 
 // Versitygw starts versitygw's posix backend over a temporary folder on a
-// free loopback port; it stops when the test ends.
+// free loopback port (see testkit.Versitygw); it stops when the test ends.
 func Versitygw(t testing.TB) *S3 {
 	t.Helper()
-	bin := versitygwBin(t)
-	root := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
-	s := &S3{Endpoint: "http://" + addr, AccessKey: "gallerytest", SecretKey: "gallerytest-secret-key", Root: root}
-	s.Proc = testkit.Start(t, addr, bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--port", addr, "--quiet", "posix", root)
-	return s
-}
-
-// Objects lists the files under the bucket's folder (object names),
-// straight from the disk, independent of the S3 API the gallery uses.
-func (s *S3) Objects(t testing.TB, bucket, prefix string) []string {
-	t.Helper()
-	var names []string
-	base := filepath.Join(s.Root, bucket)
-	err := filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), ".sgwtmp") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		rel, _ := filepath.Rel(base, p)
-		if strings.HasPrefix(rel, prefix) {
-			names = append(names, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("list %s: %v", base, err)
-	}
-	sort.Strings(names)
-	return names
+	return testkit.Versitygw(t)
 }
