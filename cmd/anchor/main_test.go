@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
@@ -65,5 +66,63 @@ func TestAnchorRequiresABody(t *testing.T) {
 	err := run(context.Background(), []string{"--listen", "127.0.0.1:0"}, &stderr, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "--body") {
 		t.Fatalf("got %v, want an error naming --body", err)
+	}
+}
+
+// TestAnchorAnswersFromMemcached: with --memcached, each request is one Get
+// of --key from the real memcached; a missing key is a 502, never an empty
+// success.
+func TestAnchorAnswersFromMemcached(t *testing.T) {
+	mc := testkit.Memcached(t)
+	value := "{\"name\":\"John Doe\",\"number\":\"+358408053254\"}\n"
+	if err := memcache.New(mc.Addr).Set(&memcache.Item{Key: "anchor-john", Value: []byte(value)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key, want string
+		status    int
+	}{
+		{"anchor-john", value, http.StatusOK},
+		{"no-such-key", "", http.StatusBadGateway},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{"--listen", addr, "--memcached", mc.Addr, "--key", tc.key}, io.Discard, slog.New(slog.DiscardHandler))
+			}()
+			t.Cleanup(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("run: %v", err)
+				}
+			})
+			testkit.WaitTCP(t, addr, 10*time.Second)
+			resp, err := http.Get("http://" + addr + "/get/John%20Doe")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			got, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || (tc.want != "" && string(got) != tc.want) {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, got, tc.status, tc.want)
+			}
+		})
+	}
+}
+
+func TestAnchorReplySourceFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--body", "x", "--memcached", "127.0.0.1:1", "--key", "k"},
+		{"--memcached", "127.0.0.1:1"},
+	} {
+		err := run(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, args...), io.Discard, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), "flags:") {
+			t.Errorf("%v: got %v, want a flags error", args, err)
+		}
 	}
 }
