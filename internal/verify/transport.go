@@ -3,11 +3,8 @@ package verify
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cloudlabs/cloudlabs/internal/machine/artifact"
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
 )
@@ -104,16 +102,7 @@ func (l Local) Hash(_ context.Context, path string) (string, error) {
 	if err := l.inside(path); err != nil {
 		return "", err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return artifact.FileSHA256(path)
 }
 
 // Dial connects to the host's address.

@@ -121,15 +121,7 @@ func (h host) apply(ctx context.Context, old *desired, new desired) (map[string]
 
 // spec turns a role service into a supervised process of this host.
 func (h host) spec(s role.Service) supervise.Spec {
-	sp := supervise.Spec{
-		Name: s.Name, Exec: s.Exec, Args: s.Args, Dir: h.dir,
-		LogFile: h.logFile(s.Name), PidFile: h.pidFile(s.Name),
-		LimitNOFILE: s.LimitNOFILE, Timeout: healthTimeout,
-	}
-	if s.Port != 0 {
-		sp.Health = supervise.Health{Addr: net.JoinHostPort(h.bind, strconv.Itoa(s.Port)), Path: s.Health}
-	}
-	return sp
+	return supervise.HostSpec(h.dir, h.bind, s, healthTimeout)
 }
 
 // pids lists the running services of r by name.

@@ -1,6 +1,13 @@
 package supervise
 
-import "path/filepath"
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+)
 
 // PidFile and LogFile are where a twin host keeps a service's pid file and
 // log below the host's folder: the provider starts services there, and
@@ -13,4 +20,21 @@ func PidFile(hostDir, service string) string {
 // LogFile: see PidFile.
 func LogFile(hostDir, service string) string {
 	return filepath.Join(hostDir, "var/log/cloudlabs", service+".log")
+}
+
+// HostSpec is a role service as a supervised process of the twin host
+// with folder hostDir and address bind: its pid file and log in their
+// place, and, when it listens, a health check on its port. The provider
+// starts services with it, and so does whatever else starts one of a
+// host's services (the pool manager's twin node group).
+func HostSpec(hostDir, bind string, s role.Service, healthTimeout time.Duration) Spec {
+	sp := Spec{
+		Name: s.Name, Exec: s.Exec, Args: s.Args, Dir: hostDir,
+		LogFile: LogFile(hostDir, s.Name), PidFile: PidFile(hostDir, s.Name),
+		LimitNOFILE: s.LimitNOFILE, Timeout: healthTimeout,
+	}
+	if s.Port != 0 {
+		sp.Health = Health{Addr: net.JoinHostPort(bind, strconv.Itoa(s.Port)), Path: s.Health}
+	}
+	return sp
 }

@@ -7,9 +7,7 @@ package twin
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
@@ -61,19 +59,10 @@ func New(slots []Slot) (*Group, error) {
 	return &Group{List: list, StopGrace: 5 * time.Second, HealthTimeout: 20 * time.Second}, nil
 }
 
-// Spec is the supervised process of a slot, built the way the twin
-// provider builds a role service (host.spec): same pid file, log, folder
-// and health check.
+// Spec is the supervised process of a slot: the very spec the twin
+// provider starts it with (same pid file, log, folder and health check).
 func (s Slot) Spec(healthTimeout time.Duration) supervise.Spec {
-	sp := supervise.Spec{
-		Name: s.Service.Name, Exec: s.Service.Exec, Args: s.Service.Args, Dir: s.Dir,
-		LogFile: supervise.LogFile(s.Dir, s.Service.Name), PidFile: supervise.PidFile(s.Dir, s.Service.Name),
-		LimitNOFILE: s.Service.LimitNOFILE, Timeout: healthTimeout,
-	}
-	if s.Service.Port != 0 {
-		sp.Health = supervise.Health{Addr: net.JoinHostPort(s.Bind, strconv.Itoa(s.Service.Port)), Path: s.Service.Health}
-	}
-	return sp
+	return supervise.HostSpec(s.Dir, s.Bind, s.Service, healthTimeout)
 }
 
 // Running returns the pid of the slot's process, 0 when it is parked.
