@@ -25,19 +25,7 @@ func TestAnchorAnswersEveryRequestWithTheBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() {
-				done <- run(ctx, []string{"--listen", addr, "--body", tt.body, "--content-type", tt.contentType}, io.Discard, slog.New(slog.DiscardHandler))
-			}()
-			t.Cleanup(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("run: %v", err)
-				}
-			})
-			testkit.WaitTCP(t, addr, 10*time.Second)
+			addr := serve(t, "--body", tt.body, "--content-type", tt.contentType)
 			req, err := http.NewRequest(tt.method, "http://"+addr+tt.path, strings.NewReader("{}"))
 			if err != nil {
 				t.Fatal(err)
@@ -86,19 +74,7 @@ func TestAnchorAnswersFromMemcached(t *testing.T) {
 		{"no-such-key", "", http.StatusBadGateway},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
-			addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() {
-				done <- run(ctx, []string{"--listen", addr, "--memcached", mc.Addr, "--key", tc.key}, io.Discard, slog.New(slog.DiscardHandler))
-			}()
-			t.Cleanup(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("run: %v", err)
-				}
-			})
-			testkit.WaitTCP(t, addr, 10*time.Second)
+			addr := serve(t, "--memcached", mc.Addr, "--key", tc.key)
 			resp, err := http.Get("http://" + addr + "/get/John%20Doe")
 			if err != nil {
 				t.Fatal(err)
@@ -125,4 +101,24 @@ func TestAnchorReplySourceFlags(t *testing.T) {
 			t.Errorf("%v: got %v, want a flags error", args, err)
 		}
 	}
+}
+
+// serve runs the anchor with args on a free loopback port until the test
+// ends, and returns its address once it accepts connections.
+func serve(t *testing.T, args ...string) string {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"--listen", addr}, args...), io.Discard, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	testkit.WaitTCP(t, addr, 10*time.Second)
+	return addr
 }

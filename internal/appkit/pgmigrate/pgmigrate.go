@@ -15,20 +15,24 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-// Up applies the goose SQL files of fsys (append only: never edit an
-// applied one) that the database lacks, under a session advisory lock so
+// Up applies the goose SQL files in fsys's migrations/ folder (append
+// only: never edit an applied one) that the database lacks, under a session advisory lock so
 // that copies starting at once take turns. app names the version table
 // (<app>_migrations), the lock and the errors. A database newer than the
 // files is refused: goose's Up would quietly run against a schema this
 // binary does not know. Closing the *sql.DB it opens leaves pool open.
 func Up(ctx context.Context, pool *pgxpool.Pool, app string, fsys fs.FS) error {
+	files, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", app, err)
+	}
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID(app)))
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", app, err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+	p, err := goose.NewProvider(goose.DialectPostgres, db, files,
 		goose.WithTableName(Table(app)), goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", app, err)

@@ -3,7 +3,6 @@ package meta
 import (
 	"context"
 	"embed"
-	"io/fs"
 
 	"github.com/cloudlabs/cloudlabs/internal/appkit/pgmigrate"
 )
@@ -15,9 +14,5 @@ import (
 var migrations embed.FS
 
 func (s *Store) migrate(ctx context.Context) error {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	return pgmigrate.Up(ctx, s.pool, "gallery", fsys)
+	return pgmigrate.Up(ctx, s.pool, "gallery", migrations)
 }
