@@ -184,29 +184,38 @@ func TestPublisherRunPublishesEveryTick(t *testing.T) {
 	p := &Publisher{API: c, Namespace: Namespace("dev"), Node: "node-1"}
 	ticks := make(chan time.Time)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	var n int64
+	stats := func() NodeStats {
+		if n == 30 { // the fourth tick: the third publish has returned; stop before sending
+			cancel()
+		}
+		n += 10
+		return NodeStats{Hits: n}
+	}
 	go func() {
-		done <- p.Run(ctx, ticks, func() NodeStats { n += 10; return NodeStats{Hits: n} }, func(err error) {
-			if !errors.Is(err, context.Canceled) { // the fourth tick's publish may meet the cancel
+		done <- p.Run(ctx, ticks, stats, func(err error) {
+			if !errors.Is(err, context.Canceled) { // the fourth publish meets the cancel
 				t.Error(err)
 			}
 		})
 	}()
 	t1 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for i := range 3 {
+	for i := range 4 {
 		ticks <- t1.Add(time.Duration(i) * 5 * time.Second) // unbuffered: Run took it
 	}
-	ticks <- t1.Add(15 * time.Second) // the third publish has returned
-	cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run returned %v, want context.Canceled", err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return within 10 s of cancel")
 	}
 	ops, bodies := e.requests()
-	if len(ops) < 3 {
-		t.Fatalf("%d publishes after 3 ticks, want at least 3", len(ops))
+	if len(ops) != 3 {
+		t.Fatalf("%d publishes, want 3: one per tick before the cancel", len(ops))
 	}
 	for i, b := range bodies[:3] {
 		for _, dv := range b["MetricData"].(cbor.List) {
