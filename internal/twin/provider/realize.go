@@ -160,12 +160,17 @@ func (h host) check(d desired) error {
 			}
 		}
 	}
-	downloaded := map[string]bool{}
+	// A service may run what the role itself brings: a download or a
+	// file (a start script), both written before services start.
+	brought := map[string]bool{}
 	for _, d := range r.Downloads {
-		downloaded[d.Path] = true
+		brought[d.Path] = true
+	}
+	for _, f := range r.Files {
+		brought[f.Path] = true
 	}
 	for _, s := range r.Services {
-		if downloaded[s.Exec] {
+		if brought[s.Exec] {
 			continue
 		}
 		if st, err := os.Stat(s.Exec); err != nil || st.IsDir() {
