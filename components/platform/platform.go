@@ -32,6 +32,59 @@ type Platform interface {
 	// allowed is closed; SSH is opened by the platform itself when the stack
 	// configures it.
 	Allow(ctx *pulumi.Context, name string, rule Rule, opts ...pulumi.ResourceOption) error
+	// DataBucket makes a private object-store bucket for the apps' data:
+	// encrypted, never public,
+	// spoken to through the S3 API (S3; GCS's S3-interoperable API; a
+	// versitygw host on the twin). Machines get access by naming it in
+	// MachineArgs.Buckets.
+	DataBucket(ctx *pulumi.Context, name string, args BucketArgs, opts ...pulumi.ResourceOption) (*Bucket, error)
+	// Database makes a PostgreSQL server with one database, reachable on
+	// its port only from the machines of args.Groups (RDS; Cloud SQL; a
+	// PostgreSQL host on the twin).
+	Database(ctx *pulumi.Context, name string, args DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error)
+}
+
+// BucketArgs describes a bucket.
+type BucketArgs struct{}
+
+// Bucket is an object-store bucket and how its users reach it.
+type Bucket struct {
+	// Name is the bucket's name in the store.
+	Name pulumi.StringOutput
+	// Endpoint is the S3 API's base URL; "" means AWS S3 in Region.
+	Endpoint pulumi.StringOutput
+	Region   pulumi.StringOutput
+	// AccessKey and SecretKey are static S3 keys where the machines need
+	// them (GCS HMAC keys, the twin's gateway); both "" where a machine's
+	// own identity grants access (an AWS instance role). SecretKey is a
+	// Pulumi secret: deliver it as a role SecretFile, never in a role.
+	AccessKey pulumi.StringOutput
+	SecretKey pulumi.StringOutput
+	// Resource is the underlying resource, for DependsOn.
+	Resource pulumi.Resource
+}
+
+// DatabaseArgs describes a PostgreSQL database.
+type DatabaseArgs struct {
+	// Name is the database's name; User the role the apps log in as.
+	Name, User string
+	// Groups are the firewall groups whose machines may connect.
+	Groups []string
+}
+
+// Database is a PostgreSQL database and how its users reach it.
+type Database struct {
+	Host pulumi.StringOutput
+	Port int
+	Name string
+	User string
+	// Password is a Pulumi secret: deliver it as a role SecretFile.
+	Password pulumi.StringOutput
+	// SSLMode is the libpq sslmode clients use ("require" on clouds,
+	// "disable" on the twin's private host).
+	SSLMode string
+	// Resource is the underlying resource, for DependsOn.
+	Resource pulumi.Resource
 }
 
 // Artifact is a file built during the program run, pinned by its hash.
@@ -64,6 +117,16 @@ type MachineArgs struct {
 	// secrets the platform puts in its secret store, readable by this
 	// machine alone.
 	Secrets map[string]pulumi.StringOutput
+	// Buckets the machine may get, put, delete and list objects in (an
+	// instance-role policy on AWS; the bucket's keys elsewhere).
+	Buckets []*Bucket
+	// Controls names a group whose machines this machine may start and
+	// stop, and nothing else (the pool manager and the pool's slots).
+	Controls string
+	// Metrics is what the machine does with the stack's metrics: "write"
+	// (a pool node publishing), "read" (the manager and autoscaler) or ""
+	// (nothing).
+	Metrics string
 }
 
 // DynamicFile is a file whose content follows an output after boot.
@@ -87,6 +150,10 @@ type Machine struct {
 	SSHHost pulumi.StringOutput
 	// Resource is the underlying resource, for DependsOn.
 	Resource pulumi.Resource
+	// Handle is what a controller needs to start and stop this machine
+	// (internal/pool/nodegroup's slot fields): {"instance_id"} on AWS,
+	// {"instance", "zone"} on GCP, {"dir", "bind"} on the twin.
+	Handle pulumi.StringMapOutput
 }
 
 // Rule allows TCP traffic to the Ports of group To, from group From or from
