@@ -132,6 +132,7 @@ func New(opts Options) (*Pool, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Pool{opts: opts, ttl: int32((opts.TTL + time.Second - 1) / time.Second), m: newMetrics(opts.Registerer)}
+	p.m.scheme.WithLabelValues(opts.Scheme).Set(1)
 	p.epoch.Store(NoEpoch)
 	return p, nil
 }
@@ -154,6 +155,7 @@ func (p *Pool) SetNodes(epoch int64, nodes []string) error {
 	if len(nodes) == 0 {
 		p.view.Store(nil)
 		p.epoch.Store(epoch)
+		p.m.epoch.Set(float64(epoch))
 		p.opts.Logger.Info("cache pool empty: reads go to the store", "epoch", epoch)
 		return nil
 	}
@@ -189,6 +191,7 @@ func (p *Pool) SetNodes(epoch int64, nodes []string) error {
 	}
 	p.view.Store(v)
 	p.epoch.Store(epoch)
+	p.m.epoch.Set(float64(epoch))
 	p.opts.Logger.Info("cache pool", "epoch", epoch, "nodes", v.Nodes, "scheme", p.opts.Scheme)
 	return nil
 }
