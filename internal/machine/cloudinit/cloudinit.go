@@ -123,6 +123,10 @@ func Unit(s role.Service) (string, error) {
 	if user == "" {
 		user = role.ServiceUser
 	}
+	envFile := ""
+	if s.EnvFile != "" {
+		envFile = systemdWord(s.EnvFile)
+	}
 	words := append([]string{s.Exec}, s.Args...)
 	for i, w := range words {
 		words[i] = systemdWord(w)
@@ -133,7 +137,8 @@ func Unit(s role.Service) (string, error) {
 		User        string
 		LimitNOFILE int
 		BindLowPort bool
-	}{s.Name, strings.Join(words, " "), user, s.LimitNOFILE, s.Port > 0 && s.Port < 1024 && user != "root"})
+		EnvFile     string
+	}{s.Name, strings.Join(words, " "), user, s.LimitNOFILE, s.Port > 0 && s.Port < 1024 && user != "root", envFile})
 }
 
 // systemdWord quotes one ExecStart word: systemd splits on spaces, honours

@@ -107,3 +107,20 @@ func TestUnitQuotesWords(t *testing.T) {
 		t.Errorf("root service got a capability it does not need:\n%s", u)
 	}
 }
+
+func TestUnitLoadsEnvFile(t *testing.T) {
+	with, err := Unit(role.Service{Name: "gallery", Exec: "/opt/cloudlabs/bin/gallery", EnvFile: "/etc/cloudlabs/gallery.env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(with, "\nEnvironmentFile=/etc/cloudlabs/gallery.env\n") {
+		t.Errorf("unit does not load the service's environment file:\n%s", with)
+	}
+	without, err := Unit(role.Service{Name: "gallery", Exec: "/opt/cloudlabs/bin/gallery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(without, "EnvironmentFile") {
+		t.Errorf("unit without an environment file names one:\n%s", without)
+	}
+}

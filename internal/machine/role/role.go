@@ -89,6 +89,11 @@ type Service struct {
 	// installs (nginx, memcached): the platform configures and restarts it
 	// instead of writing its own unit.
 	SystemdUnit string `json:"systemdUnit,omitempty"`
+	// EnvFile, when set, is a file of KEY=value lines (a SecretFile, so a
+	// password never shows in the arguments or the user data) loaded into
+	// the service's environment: systemd's EnvironmentFile; the twin
+	// reads it at each start.
+	EnvFile string `json:"envFile,omitempty"`
 }
 
 // ServiceUser is the dedicated, unprivileged user services run as.
@@ -108,6 +113,9 @@ func (r Role) Validate() error {
 			return fmt.Errorf("role %s: service %s declared twice", r.Name, s.Name)
 		}
 		seen[s.Name] = true
+		if s.EnvFile != "" && !r.brings(s.EnvFile) {
+			return fmt.Errorf("role %s: service %s: envFile %s is none of the role's files or secret files", r.Name, s.Name, s.EnvFile)
+		}
 	}
 	for _, d := range r.Downloads {
 		if len(d.SHA256) != 64 {
@@ -115,6 +123,21 @@ func (r Role) Validate() error {
 		}
 	}
 	return nil
+}
+
+// brings reports whether path is one of the role's files or secret files.
+func (r Role) brings(path string) bool {
+	for _, f := range r.Files {
+		if f.Path == path {
+			return true
+		}
+	}
+	for _, f := range r.Secrets {
+		if f.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // Ports lists the ports the role's services listen on, ascending.

@@ -31,7 +31,7 @@ func HostSpec(hostDir, bind string, s role.Service, healthTimeout time.Duration)
 	sp := Spec{
 		Name: s.Name, Exec: s.Exec, Args: s.Args, Dir: hostDir,
 		LogFile: LogFile(hostDir, s.Name), PidFile: PidFile(hostDir, s.Name),
-		LimitNOFILE: s.LimitNOFILE, Timeout: healthTimeout,
+		LimitNOFILE: s.LimitNOFILE, Timeout: healthTimeout, EnvFile: s.EnvFile,
 	}
 	if s.Port != 0 {
 		sp.Health = Health{Addr: net.JoinHostPort(bind, strconv.Itoa(s.Port)), Path: s.Health}

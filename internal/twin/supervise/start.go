@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +26,11 @@ type Spec struct {
 	// Env is the whole environment; nil means DefaultEnv, so a service does
 	// not depend on whoever happened to start it.
 	Env []string
+	// EnvFile, when set, is a file of KEY=value lines added to Env at each
+	// start (blank lines and # comments skipped), as systemd's
+	// EnvironmentFile: how a service gets a secret without it showing in
+	// its arguments.
+	EnvFile string
 	// LogFile receives stdout and stderr, appended.
 	LogFile string
 	// PidFile records the process's Identity.
@@ -74,6 +81,13 @@ func Start(ctx context.Context, spec Spec) (Identity, error) {
 	cmd.Env = spec.Env
 	if cmd.Env == nil {
 		cmd.Env = DefaultEnv
+	}
+	if spec.EnvFile != "" {
+		extra, err := readEnvFile(spec.EnvFile)
+		if err != nil {
+			return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+		cmd.Env = append(slices.Clip(cmd.Env), extra...)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -154,4 +168,26 @@ func startWithLimit(cmd *exec.Cmd, n int) error {
 		err = errors.Join(err, fmt.Errorf("restore open-file limit: %w", rerr))
 	}
 	return err
+}
+
+// readEnvFile reads KEY=value lines, skipping blank lines and # comments.
+// Values are taken as they are (no quotes, no expansion): the files are
+// written by the program, not by hand.
+func readEnvFile(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("environment file: %w", err)
+	}
+	var env []string
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, _, ok := strings.Cut(line, "="); !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("environment file %s line %d: want KEY=value", path, i+1)
+		}
+		env = append(env, line)
+	}
+	return env, nil
 }
