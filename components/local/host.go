@@ -16,7 +16,7 @@ import (
 const HostType = "cloudlabs:local:Host"
 
 // Host is the program's view of a cloudlabs:local:Host, written by hand
-// instead of generated: one resource with four outputs.
+// instead of generated: one resource with five outputs.
 type Host struct {
 	pulumi.CustomResourceState
 
@@ -26,8 +26,10 @@ type Host struct {
 	Dir pulumi.StringOutput `pulumi:"dir"`
 	// Services maps each running service to its pid.
 	Services pulumi.IntMapOutput `pulumi:"services"`
-	// Healthy is true when every service of the role runs.
+	// Healthy is true when every service of the role runs or is parked.
 	Healthy pulumi.BoolOutput `pulumi:"healthy"`
+	// Parked lists the services stopped on purpose (a parked pool slot).
+	Parked pulumi.StringArrayOutput `pulumi:"parked"`
 }
 
 // DiskType is the token of the provider's disk: the folder a machine keeps

@@ -49,8 +49,12 @@ type HostState struct {
 	Dir string `pulumi:"dir"`
 	// Services maps each running service to its pid.
 	Services map[string]int `pulumi:"services"`
-	// Healthy is true when every service of the role is running.
+	// Healthy is true when every service of the role is running or parked.
 	Healthy bool `pulumi:"healthy"`
+	// Parked lists the services their owner stopped on purpose (a pool
+	// slot the manager parked, supervise.Park): not dead, so neither
+	// refresh nor up starts them.
+	Parked []string `pulumi:"parked,optional"`
 }
 
 // Annotate sets the token and documents the resource in the schema.
@@ -79,9 +83,9 @@ func decodeRole(s string) (role.Role, error) {
 	return r, nil
 }
 
-func (h HostState) done(pids map[string]int, r role.Role) HostState {
-	h.Address, h.Dir, h.Services = h.Bind, h.StateDir, pids
-	h.Healthy = len(pids) == len(r.Services)
+func (h HostState) done(s status) HostState {
+	h.Address, h.Dir, h.Services, h.Parked = h.Bind, h.StateDir, s.pids, s.parked
+	h.Healthy = s.complete()
 	return h
 }
 
@@ -102,17 +106,18 @@ func (Host) Create(ctx context.Context, req infer.CreateRequest[HostArgs]) (infe
 	if err := h.stopAll(); err != nil {
 		return infer.CreateResponse[HostState]{}, fmt.Errorf("host %s: stop leftovers: %w", h.name, err)
 	}
-	pids, err := h.apply(ctx, nil, desiredOf(req.Inputs, r))
+	s, err := h.apply(ctx, nil, desiredOf(req.Inputs, r))
 	if err != nil {
 		_ = h.stopAll()
 		return infer.CreateResponse[HostState]{}, err
 	}
-	return infer.CreateResponse[HostState]{ID: req.Name, Output: st.done(pids, r)}, nil
+	return infer.CreateResponse[HostState]{ID: req.Name, Output: st.done(s)}, nil
 }
 
 // Diff: a new folder or address replaces the host (deleting the old one
 // first, since both may share the folder); anything else updates it in
-// place. Dead services also show as a change, so `up` restarts them.
+// place. Dead services also show as a change, so `up` restarts them;
+// parked ones do not.
 func (Host) Diff(ctx context.Context, req infer.DiffRequest[HostArgs, HostState]) (infer.DiffResponse, error) {
 	d := map[string]p.PropertyDiff{}
 	o, n := req.State.HostArgs, req.Inputs
@@ -139,8 +144,7 @@ func (Host) Diff(ctx context.Context, req infer.DiffRequest[HostArgs, HostState]
 	}
 	if len(d) == 0 {
 		if r, err := decodeRole(o.Role); err == nil {
-			h := hostOf(ctx, o)
-			if len(h.pids(r)) != len(r.Services) {
+			if !hostOf(ctx, o).status(r).complete() {
 				d["services"] = p.PropertyDiff{Kind: p.Update}
 			}
 		}
@@ -148,8 +152,8 @@ func (Host) Diff(ctx context.Context, req infer.DiffRequest[HostArgs, HostState]
 	return infer.DiffResponse{HasChanges: len(d) > 0, DetailedDiff: d, DeleteBeforeReplace: true}, nil
 }
 
-// Read reports the services that still run; a host whose folder and
-// processes are all gone is reported deleted.
+// Read reports the services that still run and those parked; a host
+// whose folder and processes are all gone is reported deleted.
 func (Host) Read(ctx context.Context, req infer.ReadRequest[HostArgs, HostState]) (infer.ReadResponse[HostArgs, HostState], error) {
 	st := req.State
 	h := hostOf(ctx, st.HostArgs)
@@ -157,18 +161,19 @@ func (Host) Read(ctx context.Context, req infer.ReadRequest[HostArgs, HostState]
 	if err != nil {
 		return infer.ReadResponse[HostArgs, HostState]{}, err
 	}
-	pids := h.pids(r)
-	if !h.exists() && len(pids) == 0 {
+	s := h.status(r)
+	if !h.exists() && len(s.pids) == 0 {
 		return infer.ReadResponse[HostArgs, HostState]{}, nil
 	}
-	return infer.ReadResponse[HostArgs, HostState]{ID: req.ID, Inputs: req.Inputs, State: st.done(pids, r)}, nil
+	return infer.ReadResponse[HostArgs, HostState]{ID: req.ID, Inputs: req.Inputs, State: st.done(s)}, nil
 }
 
 // Update rewrites what changed and restarts only the services whose spec
 // or files changed; a reload-only file gets SIGHUP; the rest keep their
-// processes.
+// processes. Parked services stay parked: their files are written, their
+// processes not started.
 func (Host) Update(ctx context.Context, req infer.UpdateRequest[HostArgs, HostState]) (infer.UpdateResponse[HostState], error) {
-	st := HostState{HostArgs: req.Inputs, Address: req.Inputs.Bind, Dir: req.Inputs.StateDir, Services: req.State.Services, Healthy: req.State.Healthy}
+	st := HostState{HostArgs: req.Inputs, Address: req.Inputs.Bind, Dir: req.Inputs.StateDir, Services: req.State.Services, Healthy: req.State.Healthy, Parked: req.State.Parked}
 	if req.DryRun {
 		return infer.UpdateResponse[HostState]{Output: st}, nil
 	}
@@ -181,15 +186,15 @@ func (Host) Update(ctx context.Context, req infer.UpdateRequest[HostArgs, HostSt
 		return infer.UpdateResponse[HostState]{}, err
 	}
 	prev := desiredOf(req.State.HostArgs, old)
-	pids, err := hostOf(ctx, req.Inputs).apply(ctx, &prev, desiredOf(req.Inputs, r))
+	s, err := hostOf(ctx, req.Inputs).apply(ctx, &prev, desiredOf(req.Inputs, r))
 	if err != nil {
 		return infer.UpdateResponse[HostState]{}, err
 	}
-	return infer.UpdateResponse[HostState]{Output: st.done(pids, r)}, nil
+	return infer.UpdateResponse[HostState]{Output: st.done(s)}, nil
 }
 
-// Delete stops every service (TERM, then KILL after a grace period) and
-// removes the folder. Data folders linked to DataDir stay on their disk:
+// Delete stops every service (TERM, then KILL after a grace period),
+// parked or not, and removes the folder with the parked markers. Data folders linked to DataDir stay on their disk:
 // Delete cannot tell a replace from a destroy, so the Disk resource, which
 // only a destroy (or dropping the machine) deletes, owns them.
 func (Host) Delete(ctx context.Context, req infer.DeleteRequest[HostState]) (infer.DeleteResponse, error) {

@@ -17,6 +17,23 @@ type plan struct {
 	reload  []string // running services sent SIGHUP for a reload-only file
 }
 
+// without drops the services skip names from what the plan starts,
+// restarts or reloads (parked services); stopping a service gone from the
+// role still happens.
+func (pl plan) without(skip func(string) bool) plan {
+	keep := func(names []string) []string {
+		var out []string
+		for _, n := range names {
+			if !skip(n) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	pl.restart, pl.start, pl.reload = keep(pl.restart), keep(pl.start), keep(pl.reload)
+	return pl
+}
+
 // planServices decides, from the paths whose content changed, which
 // services restart and which only reload. The dependency rule:
 //

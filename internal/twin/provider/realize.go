@@ -64,30 +64,31 @@ func (h host) logFile(svc string) string { return supervise.LogFile(h.dir, svc) 
 // apply brings the host from old (nil on create) to new: it writes the
 // files, secrets and downloads that differ from what is on disk, then
 // stops, restarts, starts and reloads services as planServices decides.
-// It returns the pid of every service.
-func (h host) apply(ctx context.Context, old *desired, new desired) (map[string]int, error) {
+// Parked services are never started, restarted or reloaded: their owner
+// stopped them on purpose. It returns what runs and what is parked.
+func (h host) apply(ctx context.Context, old *desired, new desired) (status, error) {
 	if err := h.check(new); err != nil {
-		return nil, err
+		return status{}, err
 	}
 	if old != nil {
 		// A recorded state is input too: an edited or corrupt one must not
 		// make the provider delete files outside the folder.
 		if err := h.checkPaths(*old); err != nil {
-			return nil, fmt.Errorf("recorded state: %w", err)
+			return status{}, fmt.Errorf("recorded state: %w", err)
 		}
 	}
 	if err := os.MkdirAll(h.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("host %s: %w", h.name, err)
+		return status{}, fmt.Errorf("host %s: %w", h.name, err)
 	}
 	if err := os.WriteFile(filepath.Join(h.dir, markerFile), fmt.Appendf(nil, "%s %s\n", h.name, h.bind), 0o644); err != nil {
-		return nil, fmt.Errorf("host %s: %w", h.name, err)
+		return status{}, fmt.Errorf("host %s: %w", h.name, err)
 	}
 	if err := h.linkData(new.role); err != nil {
-		return nil, err
+		return status{}, err
 	}
 	changed, err := h.writeFiles(ctx, old, new)
 	if err != nil {
-		return nil, err
+		return status{}, err
 	}
 	var oldRole *role.Role
 	if old != nil {
@@ -95,10 +96,17 @@ func (h host) apply(ctx context.Context, old *desired, new desired) (map[string]
 	}
 	running := func(svc string) bool { return supervise.Alive(h.pidFile(svc)) != 0 }
 	pl := planServices(oldRole, new.role, changed, new.reloads, running)
+	pl = pl.without(func(svc string) bool { return supervise.Parked(h.dir, svc) })
 	for _, name := range append(pl.stop, pl.restart...) {
 		h.logf("stop %s", name)
 		if err := supervise.Stop(h.pidFile(name), stopGrace); err != nil {
-			return nil, fmt.Errorf("host %s: stop %s: %w", h.name, name, err)
+			return status{}, fmt.Errorf("host %s: stop %s: %w", h.name, name, err)
+		}
+	}
+	for _, name := range pl.stop {
+		// A service gone from the role is no longer parked either.
+		if err := supervise.Unpark(h.dir, name); err != nil {
+			return status{}, fmt.Errorf("host %s: %w", h.name, err)
 		}
 	}
 	for _, s := range new.role.Services {
@@ -107,16 +115,16 @@ func (h host) apply(ctx context.Context, old *desired, new desired) (map[string]
 		}
 		h.logf("start %s", s.Name)
 		if _, err := supervise.Start(ctx, h.spec(s)); err != nil {
-			return nil, fmt.Errorf("host %s: %w", h.name, err)
+			return status{}, fmt.Errorf("host %s: %w", h.name, err)
 		}
 	}
 	for _, name := range pl.reload {
 		h.logf("reload %s", name)
 		if err := supervise.Signal(h.pidFile(name), syscall.SIGHUP); err != nil {
-			return nil, fmt.Errorf("host %s: reload %s: %w", h.name, name, err)
+			return status{}, fmt.Errorf("host %s: reload %s: %w", h.name, name, err)
 		}
 	}
-	return h.pids(new.role), nil
+	return h.status(new.role), nil
 }
 
 // spec turns a role service into a supervised process of this host.
@@ -124,15 +132,37 @@ func (h host) spec(s role.Service) supervise.Spec {
 	return supervise.HostSpec(h.dir, h.bind, s, healthTimeout)
 }
 
-// pids lists the running services of r by name.
-func (h host) pids(r role.Role) map[string]int {
-	m := map[string]int{}
-	for _, s := range r.Services {
-		if pid := supervise.Alive(h.pidFile(s.Name)); pid != 0 {
-			m[s.Name] = pid
+// status is what runs of a host's role and what is parked.
+type status struct {
+	pids   map[string]int // running services by name
+	parked []string       // services marked parked, in role order
+	total  int            // services of the role
+}
+
+// complete reports whether every service runs or is parked: a host with a
+// parked slot is as it should be.
+func (s status) complete() bool {
+	n := len(s.pids)
+	for _, p := range s.parked {
+		if _, running := s.pids[p]; !running {
+			n++
 		}
 	}
-	return m
+	return n == s.total
+}
+
+// status reads the pid files and parked markers of r's services.
+func (h host) status(r role.Role) status {
+	s := status{pids: map[string]int{}, total: len(r.Services)}
+	for _, svc := range r.Services {
+		if pid := supervise.Alive(h.pidFile(svc.Name)); pid != 0 {
+			s.pids[svc.Name] = pid
+		}
+		if supervise.Parked(h.dir, svc.Name) {
+			s.parked = append(s.parked, svc.Name)
+		}
+	}
+	return s
 }
 
 // check fails early, before anything changes, on what would fail later.
@@ -391,10 +421,17 @@ func (h host) stopAll() error {
 	return errors.Join(errs...)
 }
 
-// remove stops everything and deletes the folder, if it is a host folder.
+// remove stops everything, drops the parked markers and deletes the
+// folder, if it is a host folder.
 func (h host) remove() error {
 	if err := h.stopAll(); err != nil {
 		return fmt.Errorf("host %s: %w", h.name, err)
+	}
+	parked, _ := filepath.Glob(supervise.ParkedFile(h.dir, "*"))
+	for _, m := range parked {
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("host %s: %w", h.name, err)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(h.dir, markerFile)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

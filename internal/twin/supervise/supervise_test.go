@@ -341,3 +341,32 @@ func TestTail(t *testing.T) {
 		})
 	}
 }
+
+func TestParkMarker(t *testing.T) {
+	dir := t.TempDir()
+	steps := []struct {
+		name string
+		do   func() error
+		want bool
+	}{
+		{"fresh host", func() error { return nil }, false},
+		{"unpark of a service never parked", func() error { return Unpark(dir, "cachenode") }, false},
+		{"park", func() error { return Park(dir, "cachenode") }, true},
+		{"park twice", func() error { return Park(dir, "cachenode") }, true},
+		{"unpark", func() error { return Unpark(dir, "cachenode") }, false},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := Parked(dir, "cachenode"); got != s.want {
+			t.Fatalf("%s: Parked = %v, want %v", s.name, got, s.want)
+		}
+		if Parked(dir, "other") {
+			t.Fatalf("%s: another service of the host reads as parked", s.name)
+		}
+	}
+	if got, want := ParkedFile(dir, "cachenode"), filepath.Join(dir, "run/cloudlabs/cachenode.parked"); got != want {
+		t.Fatalf("ParkedFile = %q, want %q (beside the pid file)", got, want)
+	}
+}

@@ -68,12 +68,20 @@ func (s Slot) Spec(healthTimeout time.Duration) supervise.Spec {
 // Running returns the pid of the slot's process, 0 when it is parked.
 func (s Slot) Running() int { return supervise.Alive(supervise.PidFile(s.Dir, s.Service.Name)) }
 
-// Start starts the slot's cachenode unless it already runs, and waits for
-// its health check.
+// Parked reports whether the slot is marked parked (supervise.Park), which
+// tells the twin provider's refresh and up to leave it stopped.
+func (s Slot) Parked() bool { return supervise.Parked(s.Dir, s.Service.Name) }
+
+// Start unparks the slot, then starts its cachenode unless it already
+// runs, and waits for its health check. The marker goes first: a start
+// that fails leaves a dead service, which the next `up` restarts.
 func (g *Group) Start(ctx context.Context, s nodegroup.Slot) error {
 	t, err := g.Lookup(s)
 	if err != nil {
 		return err
+	}
+	if err := supervise.Unpark(t.Dir, t.Service.Name); err != nil {
+		return fmt.Errorf("twin slot %s: %w", t.Name, err)
 	}
 	if t.Running() != 0 {
 		return nil
@@ -84,11 +92,16 @@ func (g *Group) Start(ctx context.Context, s nodegroup.Slot) error {
 	return nil
 }
 
-// Stop ends the slot's cachenode (SIGTERM, SIGKILL after StopGrace).
+// Stop parks the slot, then ends its cachenode (SIGTERM, SIGKILL after
+// StopGrace). The marker goes first, so a refresh or up running meanwhile
+// never takes the slot for a dead service and starts it again.
 func (g *Group) Stop(_ context.Context, s nodegroup.Slot) error {
 	t, err := g.Lookup(s)
 	if err != nil {
 		return err
+	}
+	if err := supervise.Park(t.Dir, t.Service.Name); err != nil {
+		return fmt.Errorf("twin slot %s: %w", t.Name, err)
 	}
 	if err := supervise.Stop(supervise.PidFile(t.Dir, t.Service.Name), g.StopGrace); err != nil {
 		return fmt.Errorf("twin slot %s: stop: %w", t.Name, err)
