@@ -204,10 +204,10 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 
 // appsFor lists the apps the enabled environments run.
 func appsFor(cfg stackconfig.Config) []string {
-	byEnv := map[string]string{"phonebook": "phonebook", "fibonacci": "fibonacci", "cachepool": "cachenode"}
+	byEnv := map[string][]string{"phonebook": {"phonebook"}, "fibonacci": {"fibonacci"}, "cachepool": {"cachenode", "manager"}, "gallery": {"gallery"}}
 	var apps []string
 	for _, env := range cfg.Environments {
-		apps = append(apps, byEnv[env])
+		apps = append(apps, byEnv[env]...)
 	}
 	sort.Strings(apps)
 	return apps

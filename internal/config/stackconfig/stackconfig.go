@@ -15,13 +15,17 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/cloudlabs/cloudlabs/internal/pool/ring"
 )
 
 // Environments and platforms the program knows.
 var (
-	AllEnvironments = []string{"phonebook", "fibonacci", "cachepool"}
+	AllEnvironments = []string{"phonebook", "fibonacci", "cachepool", "gallery"}
 	AllPlatforms    = []string{"local", "aws", "gcp"}
-	AllPolicies     = []string{"lru", "random"}
+	AllPolicies     = []string{"lru", "random", "lfu"}
+	// AllRings are the pool's key-to-node schemes (internal/pool/ring).
+	AllRings = ring.Schemes()
 )
 
 // DefaultRiakPackageURL is the OpenRiak KV release the Riak nodes install.
@@ -48,6 +52,10 @@ type Config struct {
 	CachePoolCapacityMB int    // cachepool:capacityMB
 	CachePoolPolicy     string // cachepool:policy
 	CachePoolAllowCIDR  string // cachepool:allowCidr ("" = only from inside the network)
+	CachePoolMaxNodes   int    // cachepool:maxNodes: the slots; the manager owns how many are active
+	CachePoolRing       string // cachepool:ring: how the gallery routes keys to nodes
+	ManagerAllowCIDR    string // manager:allowCidr ("" = only from inside the network)
+	GalleryMaxImageMB   int    // gallery:maxImageMB
 
 	HTTPAllowCIDR string // http:allowCidr
 
@@ -100,6 +108,10 @@ func parse(get Getter, deploy bool) (Config, error) {
 		CachePoolCapacityMB: p.intIn("cachepool:capacityMB", 64, 1, 65536),
 		CachePoolPolicy:     p.oneOf("cachepool:policy", "lru", AllPolicies),
 		CachePoolAllowCIDR:  p.privateCIDR("cachepool:allowCidr", "the cache's data and admin ports"),
+		CachePoolMaxNodes:   p.intIn("cachepool:maxNodes", 8, 1, 8),
+		CachePoolRing:       p.oneOf("cachepool:ring", ring.SchemeLab, AllRings),
+		ManagerAllowCIDR:    p.privateCIDR("manager:allowCidr", "the pool manager's dashboard and API"),
+		GalleryMaxImageMB:   p.intIn("gallery:maxImageMB", 5, 1, 100),
 
 		HTTPAllowCIDR: p.cidr("http:allowCidr", "0.0.0.0/0"),
 
@@ -113,6 +125,12 @@ func parse(get Getter, deploy bool) (Config, error) {
 		for _, msg := range c.NotReady() {
 			p.fail(msg)
 		}
+	}
+	if c.CachePoolNodes > c.CachePoolMaxNodes && c.CachePoolMaxNodes > 0 {
+		p.fail(fmt.Sprintf("cachepool:nodes: %d is more than cachepool:maxNodes (%d); allowed: 1 to cachepool:maxNodes", c.CachePoolNodes, c.CachePoolMaxNodes))
+	}
+	if c.Enabled("gallery") && !c.Enabled("cachepool") {
+		p.fail("cloudlabs:environments: gallery reads through the cache pool; allowed: gallery together with cachepool")
 	}
 	// Set, not valid: a refused value has been reported already.
 	if set := func(k string) bool { v, _ := get(k); return strings.TrimSpace(v) != "" }; set("ssh:allowCidr") != set("ssh:publicKey") {
@@ -144,6 +162,7 @@ var Keys = []string{
 	"riak:nodes", "riak:instanceType", "riak:packageUrl", "riak:packageSha256", "riak:cookie", "phonebook:cacheTtl",
 	"fibonacci:nodes", "fibonacci:maxN",
 	"cachepool:nodes", "cachepool:capacityMB", "cachepool:policy", "cachepool:allowCidr",
+	"cachepool:maxNodes", "cachepool:ring", "manager:allowCidr", "gallery:maxImageMB",
 	"http:allowCidr", "ssh:allowCidr", "ssh:publicKey", "network:delayMs", "network:lossPct",
 }
 

@@ -30,6 +30,7 @@ func TestDefaults(t *testing.T) {
 		Platform: "local", Environments: AllEnvironments, RiakNodes: 2, RiakPackageURL: DefaultRiakPackageURL,
 		CacheTTL: 10 * time.Second, FibonacciNodes: 3, FibonacciMaxN: 10000,
 		CachePoolNodes: 2, CachePoolCapacityMB: 64, CachePoolPolicy: "lru", HTTPAllowCIDR: "0.0.0.0/0",
+		CachePoolMaxNodes: 8, CachePoolRing: "lab", GalleryMaxImageMB: 5,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
@@ -83,6 +84,12 @@ func TestErrors(t *testing.T) {
 		{"riak sha on cloud", map[string]string{"cloudlabs:platform": "gcp"}, []string{"riak:packageSha256: required for the phone book on gcp"}},
 		{"riak sha malformed", map[string]string{"riak:packageSha256": "abc"}, []string{`riak:packageSha256: "abc"`, "64 hexadecimal digits"}},
 		{"all at once", map[string]string{"fibonacci:nodes": "0", "cachepool:nodes": "9"}, []string{"fibonacci:nodes", "cachepool:nodes"}},
+		{"more nodes than slots", map[string]string{"cachepool:nodes": "4", "cachepool:maxNodes": "3"}, []string{"cachepool:nodes: 4 is more than cachepool:maxNodes (3)"}},
+		{"slots beyond the lab's 8", map[string]string{"cachepool:maxNodes": "9"}, []string{`cachepool:maxNodes: "9"`, "from 1 to 8"}},
+		{"ring", map[string]string{"cachepool:ring": "ketama"}, []string{`cachepool:ring: "ketama"`, "lab, jump, rendezvous"}},
+		{"manager open to world", map[string]string{"manager:allowCidr": "0.0.0.0/1"}, []string{"manager:allowCidr", "pool manager"}},
+		{"gallery without its pool", map[string]string{"cloudlabs:environments": "gallery"}, []string{"gallery together with cachepool"}},
+		{"image too large", map[string]string{"gallery:maxImageMB": "500"}, []string{`gallery:maxImageMB: "500"`, "from 1 to 100"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(getter(tc.cfg))
