@@ -33,6 +33,11 @@ type Platform struct {
 	groups map[string]*ec2.SecurityGroup // by group name, created on first use
 	order  []string                      // group names in creation order
 	params map[string]*ssm.Parameter     // stack secrets by name, created on first use
+
+	account     string                            // the provider's account id, looked up on first use
+	dataBuckets map[*platform.Bucket]*s3.BucketV2 // DataBucket's buckets, for MachineArgs.Buckets
+	dbNet       *dbNetwork                        // the database subnets, created on first use
+	guard       worldGuard
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -55,7 +60,8 @@ func New(ctx *pulumi.Context, s Settings, opts ...pulumi.ResourceOption) (*Platf
 	if err != nil {
 		return nil, fmt.Errorf("aws platform: region: %w", err)
 	}
-	p := &Platform{s: s, opts: opts, types: types, arch: arch, region: region.Name, groups: map[string]*ec2.SecurityGroup{}}
+	p := &Platform{s: s, opts: opts, types: types, arch: arch, region: region.Name, groups: map[string]*ec2.SecurityGroup{},
+		dataBuckets: map[*platform.Bucket]*s3.BucketV2{}, guard: worldGuard{ssh: s.SSHAllowCIDR}}
 	if p.zone, err = p.pickZone(ctx); err != nil {
 		return nil, err
 	}
@@ -106,6 +112,13 @@ func (p *Platform) tags(name string) pulumi.StringMap {
 		"cloudlabs:stack":   pulumi.String(p.s.Stack),
 		"Name":              pulumi.String(p.s.Project + "-" + p.s.Stack + "-" + name),
 	}
+}
+
+// instanceTags are an instance's tags: the stack's identity and its group.
+func (p *Platform) instanceTags(name, group string) pulumi.StringMap {
+	t := p.tags(name)
+	t[GroupTag] = pulumi.String(group)
+	return t
 }
 
 // own are the options of a resource the platform owns, plus extra.

@@ -49,6 +49,13 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", name, err)
 	}
+	grants, err := p.machineGrants(ctx, name, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.guard.machine(name, args); err != nil {
+		return nil, err
+	}
 	ami, err := p.ami(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", name, err)
@@ -71,10 +78,11 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		deps = append(deps, obj)
 	}
 	// Secrets are parameters the machine reads with a role of its own; the
-	// user data names them, never holds them.
+	// user data names them, never holds them. The same role carries the
+	// machine's grants (buckets, control of a group, metrics).
 	var profile pulumi.StringInput
 	secretIDs := map[string]string{}
-	if len(secretNames) > 0 {
+	if len(secretNames) > 0 || len(grants) > 0 {
 		params := make([]*ssm.Parameter, len(secretNames))
 		for i, s := range secretNames {
 			if params[i], err = p.parameter(ctx, s, args.Secrets[s]); err != nil {
@@ -82,7 +90,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 			}
 			secretIDs[s] = ParameterName(p.s.Project, p.s.Stack, s)
 		}
-		id, err := p.machineIdentity(ctx, name, params, opts)
+		id, err := p.machineIdentity(ctx, name, params, grants, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +155,8 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		},
 		CreditSpecification: creditSpecification(itype),
 		IamInstanceProfile:  profile,
-		Tags:                p.tags(name),
+		// The group tag is what a controller's policy matches (GroupTag).
+		Tags: p.instanceTags(name, args.Group),
 	}, iopts...)
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: instance: %w", name, err)
@@ -158,6 +167,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		PublicIP:  pulumi.String("").ToStringOutput(),
 		SSHHost:   pulumi.String("").ToStringOutput(),
 		Resource:  inst,
+		Handle:    pulumi.StringMap{"instance_id": inst.ID().ToStringOutput()}.ToStringMapOutput(),
 	}
 	sshHost := inst.PublicIp
 	if args.Public {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
@@ -43,48 +44,71 @@ func (p *Platform) parameter(ctx *pulumi.Context, name string, value pulumi.Stri
 	return prm, nil
 }
 
-// identity is what lets one machine read its secrets.
+// identity is what lets one machine use AWS APIs: read its secrets and
+// whatever its grants allow.
 type identity struct {
 	profile *iam.InstanceProfile
-	ready   []pulumi.Resource // the grant and the parameters, before boot
+	ready   []pulumi.Resource // the policies and the parameters, before boot
 }
 
-// machineIdentity gives a machine that installs secrets a role of its own,
-// allowed ssm:GetParameter on exactly its parameters and nothing else, and
-// the instance profile that puts the role's credentials on IMDSv2. Machines
-// without secrets get none: they have no credentials at all.
-func (p *Platform) machineIdentity(ctx *pulumi.Context, machine string, params []*ssm.Parameter, opts []pulumi.ResourceOption) (*identity, error) {
+// machineIdentity gives a machine that installs secrets or has grants a
+// role of its own: ssm:GetParameter on exactly its parameters (policy
+// <machine>-secrets), one inline policy per grant, and the instance
+// profile that puts the role's credentials on IMDSv2. Machines with
+// neither get none: they have no credentials at all.
+func (p *Platform) machineIdentity(ctx *pulumi.Context, machine string, params []*ssm.Parameter, grants []grant, opts []pulumi.ResourceOption) (*identity, error) {
 	trust, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: []policyStatement{{
 		Effect: "Allow", Action: []string{"sts:AssumeRole"}, Principal: &policyPrincipal{Service: "ec2.amazonaws.com"},
 	}}})
 	if err != nil {
 		return nil, err
 	}
+	var does []string
+	if len(params) > 0 {
+		does = append(does, "reads its own secrets")
+	}
+	for _, g := range grants {
+		does = append(does, g.what)
+	}
 	role, err := iam.NewRole(ctx, machine+"-role", &iam.RoleArgs{
 		AssumeRolePolicy: pulumi.String(string(trust)),
-		Description:      pulumi.String("cloudlabs " + p.s.Project + "/" + p.s.Stack + " machine " + machine + ": reads its own secrets"),
+		Description:      pulumi.String("cloudlabs " + p.s.Project + "/" + p.s.Stack + " machine " + machine + ": " + strings.Join(does, ", ")),
 		Tags:             p.tags(machine + "-role"),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: role: %w", machine, err)
 	}
-	arns := make([]any, len(params))
-	for i, prm := range params {
-		arns[i] = prm.Arn
-	}
-	doc := pulumi.All(arns...).ApplyT(func(v []any) (string, error) {
-		resources := make([]string, len(v))
-		for i, a := range v {
-			resources[i] = a.(string)
+	var ready []pulumi.Resource
+	if len(params) > 0 {
+		arns := make([]any, len(params))
+		for i, prm := range params {
+			arns[i] = prm.Arn
 		}
-		return readPolicy(resources)
-	}).(pulumi.StringOutput)
-	grant, err := iam.NewRolePolicy(ctx, machine+"-secrets", &iam.RolePolicyArgs{
-		Role:   role.ID(),
-		Policy: doc,
-	}, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("machine %s: secrets policy: %w", machine, err)
+		doc := pulumi.All(arns...).ApplyT(func(v []any) (string, error) {
+			resources := make([]string, len(v))
+			for i, a := range v {
+				resources[i] = a.(string)
+			}
+			return readPolicy(resources)
+		}).(pulumi.StringOutput)
+		policy, err := iam.NewRolePolicy(ctx, machine+"-secrets", &iam.RolePolicyArgs{
+			Role:   role.ID(),
+			Policy: doc,
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("machine %s: secrets policy: %w", machine, err)
+		}
+		ready = append(ready, policy)
+	}
+	for _, g := range grants {
+		policy, err := iam.NewRolePolicy(ctx, machine+"-"+g.suffix, &iam.RolePolicyArgs{
+			Role:   role.ID(),
+			Policy: g.doc,
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("machine %s: %s policy: %w", machine, g.suffix, err)
+		}
+		ready = append(ready, policy)
 	}
 	profile, err := iam.NewInstanceProfile(ctx, machine+"-profile", &iam.InstanceProfileArgs{
 		Role: role.Name,
@@ -93,7 +117,7 @@ func (p *Platform) machineIdentity(ctx *pulumi.Context, machine string, params [
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: instance profile: %w", machine, err)
 	}
-	ready := []pulumi.Resource{grant, profile}
+	ready = append(ready, profile)
 	for _, prm := range params {
 		ready = append(ready, prm)
 	}
@@ -106,10 +130,11 @@ type policyDocument struct {
 }
 
 type policyStatement struct {
-	Effect    string           `json:"Effect"`
-	Principal *policyPrincipal `json:"Principal,omitempty"`
-	Action    []string         `json:"Action"`
-	Resource  []string         `json:"Resource,omitempty"`
+	Effect    string                       `json:"Effect"`
+	Principal *policyPrincipal             `json:"Principal,omitempty"`
+	Action    []string                     `json:"Action"`
+	Resource  []string                     `json:"Resource,omitempty"`
+	Condition map[string]map[string]string `json:"Condition,omitempty"`
 }
 
 type policyPrincipal struct {

@@ -38,11 +38,19 @@ func secretsLab(t *testing.T) *offline.Mocks {
 		}); err != nil {
 			return err
 		}
-		if _, err := components.NewCachePool(ctx, "pool", p, &components.CachePoolArgs{
-			Nodes: 2, CapacityMB: 64, Policy: "lru",
-			Binary: components.Binary{Name: "cachenode", SHA256: strings.Repeat("cd", 32), URL: pulumi.String("https://example.com/cachenode").ToStringOutput()},
-		}); err != nil {
+		// Two cache nodes as the pool makes them (their role, their
+		// secret), built here so these tests follow the platform and not
+		// the pool's composition.
+		token, err := p.RandomSecret(ctx, "pool-admin-token", 40)
+		if err != nil {
 			return err
+		}
+		for _, name := range []string{"pool-node-1", "pool-node-2"} {
+			r := components.CacheNodeRole(p.Layout(name), "https://example.com/cachenode", strings.Repeat("cd", 32), 64, "lru", "pool-admin-token")
+			if _, err := p.Machine(ctx, name, platform.MachineArgs{Group: "pool-node", Size: "small", Role: platform.ConstRole(r),
+				Secrets: map[string]pulumi.StringOutput{"pool-admin-token": token}}); err != nil {
+				return err
+			}
 		}
 		_, err = p.Machine(ctx, "plain", platform.MachineArgs{Group: "plain", Size: "small", Role: platform.ConstRole(role.Role{Name: "plain"})})
 		return err
