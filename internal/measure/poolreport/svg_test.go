@@ -82,7 +82,7 @@ func render(t *testing.T, f Figure) svgDoc {
 
 func TestLatencyAndThroughputChartsMarkResizes(t *testing.T) {
 	run := ManualRun{Scenario: Shrink, Run: 1, From: 4, To: 2,
-		Batches: []Batch{{EndCount: 100, MeanMs: 2, P99Ms: 5}, {EndCount: 200, MeanMs: 3, P99Ms: 9}, {EndCount: 300, MeanMs: 2.5, P99Ms: 6}},
+		Batches:    []Batch{{EndCount: 100, MeanMs: 2, P99Ms: 5}, {EndCount: 200, MeanMs: 3, P99Ms: 9}, {EndCount: 300, MeanMs: 2.5, P99Ms: 6}},
 		Throughput: []ThroughputPoint{{WindowS: 1, Most: 150, FromStart: 120}, {WindowS: 2, Most: 300, FromStart: 300}},
 		Resizes:    []Resize{{FromN: 4, ToN: 3, AtRequest: 100, AtS: 0.7}, {FromN: 3, ToN: 2, AtRequest: 200, AtS: 1.4}}}
 	lat := render(t, LatencyFigure("Latency, pool shrinking 4 → 2 nodes", []ManualRun{run}))
