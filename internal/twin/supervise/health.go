@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
 )
 
 // Health is how a service says it is ready.
@@ -17,6 +19,10 @@ type Health struct {
 	// Path, when set, must answer HTTP 200 on GET http://Addr/Path;
 	// otherwise a TCP connect to Addr is the check.
 	Path string
+	// NetNS is the namespace (path) the probe connects from; "" is this
+	// machine's. A host in its own namespace checks itself from inside,
+	// where its firewall admits its own connections.
+	NetNS string
 }
 
 // Check probes once.
@@ -25,8 +31,7 @@ func (h Health) Check(ctx context.Context) error {
 		return nil
 	}
 	if h.Path == "" {
-		d := net.Dialer{Timeout: time.Second}
-		c, err := d.DialContext(ctx, "tcp", h.Addr)
+		c, err := h.dial(ctx, "tcp", h.Addr)
 		if err != nil {
 			return err
 		}
@@ -38,7 +43,11 @@ func (h Health) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if h.NetNS != "" {
+		client = &http.Client{Transport: &http.Transport{DialContext: h.dial, DisableKeepAlives: true}}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -47,6 +56,20 @@ func (h Health) Check(ctx context.Context) error {
 		return fmt.Errorf("GET %s: status %d", req.URL, resp.StatusCode)
 	}
 	return nil
+}
+
+// dial connects from the probe's namespace.
+func (h Health) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: time.Second}
+	if h.NetNS == "" {
+		return d.DialContext(ctx, network, addr)
+	}
+	var c net.Conn
+	err := hostnet.In(h.NetNS, func() (err error) {
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
 }
 
 // waitHealthy polls until the health check passes, the process exits or

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/internal/system"
+	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
 )
 
 // Spec describes one service process.
@@ -42,6 +43,10 @@ type Spec struct {
 	Health Health
 	// Timeout bounds the wait for health; zero means 20 s.
 	Timeout time.Duration
+	// NetNS is the path of a network namespace (/run/netns/<name>) the
+	// process starts in; "" is this machine's. The health check runs
+	// there too.
+	NetNS string
 }
 
 // DefaultEnv is the environment services get unless Spec.Env says otherwise.
@@ -93,7 +98,15 @@ func Start(ctx context.Context, spec Spec) (Identity, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	fmt.Fprintf(logf, "--- %s supervise: start %s %q\n", time.Now().Format(time.RFC3339), spec.Exec, spec.Args)
 
-	if err := startWithLimit(cmd, spec.LimitNOFILE); err != nil {
+	start := func() error { return startWithLimit(cmd, spec.LimitNOFILE) }
+	if spec.NetNS != "" {
+		// os/exec forks from the calling thread, so the child is born in
+		// the namespace the thread is in.
+		start = func() error {
+			return hostnet.In(spec.NetNS, func() error { return startWithLimit(cmd, spec.LimitNOFILE) })
+		}
+	}
+	if err := start(); err != nil {
 		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	// The child cannot be reaped before Wait, so its stat is readable here
