@@ -53,6 +53,7 @@ type options struct {
 	maxConns      int
 	maxItem       sizeFlag
 	threads       int
+	goroutines    bool // --net goroutine: the netpoller layer instead of event loops
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxConns, "max-conns", node.DefaultMaxConns, "open protocol connections allowed (memcached -c)")
 	fs.Var(&o.maxItem, "max-item-size", "largest value accepted (memcached -I)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads to use (GOMAXPROCS, memcached -t); 0 means all")
+	netLayer := fs.String("net", "eventloop", `network layer: "eventloop" (epoll loops, one per thread) or "goroutine" (a goroutine per connection on Go's netpoller, for comparison)`)
 	if err := appkit.Parse(fs, "CACHENODE", args); err != nil {
 		return o, fmt.Errorf("flags: %w", err)
 	}
@@ -105,6 +107,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.maxItem.n < 1 || o.maxItem.n > 1<<30 {
 		return o, fmt.Errorf("flag -max-item-size %d: want 1B to 1GB", o.maxItem.n)
+	}
+	switch *netLayer {
+	case "eventloop":
+	case "goroutine":
+		o.goroutines = true
+	default:
+		return o, fmt.Errorf("flag -net %q: want eventloop or goroutine", *netLayer)
 	}
 	if o.threads < 0 {
 		return o, fmt.Errorf("flag -threads %d: want 0 or more", o.threads)
@@ -143,7 +152,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	store := cache.New(cache.Config{Capacity: o.capacity.n, Policy: o.policy})
 	setMemoryLimit(o.capacity.n)
 	h := &node.Handler{Store: store, Started: started, MaxConns: o.maxConns, MaxItemSize: int(o.maxItem.n)}
-	srv := &node.Server{Handler: h, MaxConns: o.maxConns, Logger: logger}
+	srv := &node.Server{Handler: h, MaxConns: o.maxConns, Logger: logger, Goroutines: o.goroutines}
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -152,7 +161,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("serving memcached protocol", "addr", ln.Addr().String(), "capacity", cache.FormatSize(o.capacity.n),
-		"policy", o.policy.String(), "max_conns", o.maxConns, "threads", runtime.GOMAXPROCS(0))
+		"policy", o.policy.String(), "max_conns", o.maxConns, "threads", runtime.GOMAXPROCS(0), "goroutines", o.goroutines)
 
 	requests := window.New(60)
 	go sample(ctx, requests, store)

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/panjf2000/gnet/v2"
+
 	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/protocol"
 )
 
@@ -35,12 +37,22 @@ type Server struct {
 	Handler  *Handler
 	MaxConns int          // open connections allowed; 0 means DefaultMaxConns
 	Logger   *slog.Logger // nil means slog.Default()
+	// Goroutines serves each connection on a goroutine of its own through
+	// Go's netpoller instead of on the event loops (loop.go); the
+	// benchmark compares the two.
+	Goroutines bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	wg        sync.WaitGroup
+	conns     map[net.Conn]struct{} // goroutine layer, and connections being enrolled
+	wg        sync.WaitGroup        // one per open connection
 	closing   atomic.Bool
+
+	loops     *gnet.Client // started by the first Serve unless Goroutines
+	loopsDone bool
+	loopConns map[*loopConn]struct{}
+	stalled   map[*loopConn]struct{}
+	now       atomic.Int64 // unix seconds, advanced by the loops' ticker
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -75,6 +87,14 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	defer s.untrack(ln)
 	s.Handler.tcpPort.CompareAndSwap(0, portOf(ln.Addr()))
+	var loops *gnet.Client
+	if !s.Goroutines {
+		var err error
+		if loops, err = s.startLoops(); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -105,6 +125,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		if !s.trackConn(c, true) {
 			h.currConns.Add(-1)
 			c.Close()
+			continue
+		}
+		if loops != nil {
+			s.enroll(loops, c)
 			continue
 		}
 		go s.serveConn(c)
@@ -215,19 +239,42 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for c := range s.conns {
 		_ = c.SetReadDeadline(time.Now())
 	}
+	// On an event loop a command runs within one callback: a close queued
+	// now runs after the commands in progress.
+	for lc := range s.loopConns {
+		_ = lc.gc.Close()
+	}
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
 			c.Close()
 		}
 		s.mu.Unlock()
+		// Stopping the loops closes every connection still on them.
+		stopErr := s.stopLoops()
 		<-done
-		return fmt.Errorf("shutdown: %w", ctx.Err())
+		return errors.Join(fmt.Errorf("shutdown: %w", ctx.Err()), stopErr)
 	}
+	return s.stopLoops()
+}
+
+// stopLoops stops the event loops, once.
+func (s *Server) stopLoops() error {
+	s.mu.Lock()
+	loops := s.loops
+	stop := loops != nil && !s.loopsDone
+	s.loopsDone = true
+	s.mu.Unlock()
+	if !stop {
+		return nil
+	}
+	if err := loops.Stop(); err != nil {
+		return fmt.Errorf("stop event loops: %w", err)
+	}
+	return nil
 }
