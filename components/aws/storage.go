@@ -106,7 +106,7 @@ func denyPlainHTTPPolicy(bucketARN string) (string, error) {
 	doc := map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []map[string]any{{
-			"Sid": "DenyPlainHTTP", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+			"Sid": "DenyPlainHTTP", "Effect": "Deny", "Principal": "*", "Action": []string{"s3:*"},
 			"Resource":  []string{bucketARN, bucketARN + "/*"},
 			"Condition": map[string]any{"Bool": map[string]string{"aws:SecureTransport": "false"}},
 		}},
