@@ -30,7 +30,9 @@ type ManualRun struct {
 	Samples    []Sample          `json:"-"`
 }
 
-// CacheStat is the gallery's cache lookups over a run.
+// CacheStat is the gallery's cache results over a run: each read's get is
+// a hit, a miss or an error (the node failed: the store answered); a fill
+// that fails after a miss counts an error too.
 type CacheStat struct {
 	Hits     float64 `json:"hits"`
 	Misses   float64 `json:"misses"`
