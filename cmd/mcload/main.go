@@ -1,8 +1,8 @@
 // Command mcload is a closed-loop memcached text-protocol load generator:
-// C connections each send one get or set, read its whole reply, then send
-// the next (no pipelining), for a fixed duration (or a fixed number of
-// operations) against one server, so two servers can be compared under
-// exactly the same load.
+// C connections each send one get or set (or, with -pipeline N, N of them
+// in one write), read the whole reply (or all N), then send the next, for a
+// fixed duration (or a fixed number of operations) against one server, so
+// two servers can be compared under exactly the same load.
 package main
 
 import (
@@ -40,6 +40,7 @@ type Options struct {
 	Value    int
 	GetRatio float64
 	Seed     uint64
+	Pipeline int // requests sent together per connection; 0 or 1: one at a time
 }
 
 // Result is what a run measured; OpsPerSec counts completed operations.
@@ -67,12 +68,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Value, "value", 100, "value size in bytes for sets")
 	fs.Float64Var(&o.GetRatio, "get-ratio", 0.9, "fraction of operations that are gets")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed (the same seed gives the same key sequence)")
+	fs.IntVar(&o.Pipeline, "pipeline", 1, "requests each connection sends in one write before reading their replies (1: no pipelining)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.Conns < 1 || o.Keys < 1 || o.Value < 0 || o.GetRatio < 0 || o.GetRatio > 1 || o.Duration < 0 || o.Ops < 0 || o.Duration == 0 && o.Ops == 0 {
 		return errors.New("want -conns >= 1, -keys >= 1, -value >= 0, 0 <= -get-ratio <= 1, and -duration > 0 or -ops > 0")
+	}
+	if o.Pipeline < 1 || o.Pipeline > maxPipeline {
+		return fmt.Errorf("flag -pipeline %d: want 1 to %d", o.Pipeline, maxPipeline)
 	}
 	res, err := Run(context.Background(), o)
 	if err != nil {
@@ -105,6 +110,10 @@ func newWorkload(o Options) workload {
 	}
 	return w
 }
+
+// maxPipeline bounds -pipeline: a batch of sets is written before any
+// reply is read, so it must fit the socket buffers on both sides.
+const maxPipeline = 1000
 
 // opTimeout bounds one operation when the run has no time bound, so a
 // stalled server ends a count-bounded run with errors instead of a hang.
@@ -187,52 +196,69 @@ func preload(addr string, w workload) error {
 
 // worker runs one connection's closed loop until ctx is done or, when
 // budget is set, no operation is left to claim from it; an error ends the
-// worker (the connection's state is unknown after one).
+// worker (the connection's state is unknown after one). Each round sends
+// o.Pipeline requests in one write, then reads their replies in order.
 func worker(ctx context.Context, c net.Conn, w workload, o Options, budget *atomic.Int64, rng *rand.Rand) Result {
 	var res Result
 	r := bufio.NewReaderSize(c, 16<<10)
+	depth := max(o.Pipeline, 1)
+	var batch []byte
+	isGet := make([]bool, 0, depth)
 	for ctx.Err() == nil {
+		n := depth
 		if budget != nil {
-			if budget.Add(-1) < 0 {
-				return res
+			if left := budget.Add(int64(-n)); left < 0 {
+				n += int(left) // only what was left to claim
+				if n <= 0 {
+					return res
+				}
 			}
 			if o.Duration <= 0 {
 				_ = c.SetDeadline(time.Now().Add(opTimeout))
 			}
 		}
-		k := rng.IntN(len(w.gets))
-		if rng.Float64() < o.GetRatio {
-			hit, err := get(c, r, w.gets[k])
-			if err != nil {
-				res.Errors++
-				return res
+		batch, isGet = batch[:0], isGet[:0]
+		for range n {
+			k := rng.IntN(len(w.gets))
+			g := rng.Float64() < o.GetRatio
+			if g {
+				batch = append(batch, w.gets[k]...)
+			} else {
+				batch = append(batch, w.sets[k]...)
 			}
-			res.Gets++
-			if hit {
-				res.Hits++
-			}
-		} else {
-			if _, err := c.Write(w.sets[k]); err != nil {
-				res.Errors++
-				return res
-			}
-			line, err := r.ReadSlice('\n')
-			if err != nil || string(line) != "STORED\r\n" {
-				res.Errors++
-				return res
-			}
-			res.Sets++
+			isGet = append(isGet, g)
 		}
-		res.Ops++
+		if _, err := c.Write(batch); err != nil {
+			res.Errors++
+			return res
+		}
+		for _, g := range isGet {
+			if g {
+				hit, err := readGet(r)
+				if err != nil {
+					res.Errors++
+					return res
+				}
+				res.Gets++
+				if hit {
+					res.Hits++
+				}
+			} else {
+				line, err := r.ReadSlice('\n')
+				if err != nil || string(line) != "STORED\r\n" {
+					res.Errors++
+					return res
+				}
+				res.Sets++
+			}
+			res.Ops++
+		}
 	}
 	return res
 }
 
-// get sends one get and reads "VALUE k f n\r\n<n bytes>\r\nEND\r\n" or "END\r\n".
-func get(c net.Conn, r *bufio.Reader, req []byte) (bool, error) {
-	if _, err := c.Write(req); err != nil {
-		return false, err
-	}
+// readGet reads one get's reply: "VALUE k f n\r\n<n bytes>\r\nEND\r\n" or "END\r\n".
+func readGet(r *bufio.Reader) (bool, error) {
 	line, err := r.ReadSlice('\n')
 	if err != nil {
 		return false, err

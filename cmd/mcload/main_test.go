@@ -21,17 +21,21 @@ func TestRunAgainstMemcached(t *testing.T) {
 		name     string
 		ratio    float64
 		duration time.Duration // 0: count bound only
+		pipeline int
 	}{
-		{"mixed", 0.9, 0},
-		{"gets only", 1, 0},
-		{"sets only", 0, 0},
-		{"count bound ends a long timed run", 0.9, time.Hour},
+		{"mixed", 0.9, 0, 1},
+		{"gets only", 1, 0, 1},
+		{"sets only", 0, 0, 1},
+		{"count bound ends a long timed run", 0.9, time.Hour, 1},
+		// 400 is not a multiple of 7: the last batch is cut to what is left.
+		{"pipelined mixed", 0.9, 0, 7},
+		{"pipelined sets", 0, 0, 7},
 	}
 	const ops = 400
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := Run(context.Background(), Options{Addr: mc.Addr, Conns: 4, Duration: tt.duration, Ops: ops,
-				Keys: 100, Value: 100, GetRatio: tt.ratio, Seed: 1})
+				Keys: 100, Value: 100, GetRatio: tt.ratio, Seed: 1, Pipeline: tt.pipeline})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,6 +88,9 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 		{"negative ops", []string{"-ops", "-1"}},
 		{"negative duration", []string{"-duration", "-1s"}},
 		{"no connections", []string{"-conns", "0"}},
+	}
+	if err := run([]string{"-addr", "127.0.0.1:1", "-pipeline", "0"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "-pipeline 0") {
+		t.Errorf("-pipeline 0: got %v, want the flag named", err)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
