@@ -70,7 +70,7 @@ RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
 # and -client (verify's SSH transport against a real sshd the test starts
 # on loopback; the system's sshd is left disabled). The benchmarks install
 # their own tools.
-TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql chromium openssh-server openssh-client)
+TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql chromium openssh-server openssh-client qemu-system-x86 qemu-utils mmdebstrap cloud-image-utils e2fsprogs)
 
 # --- benchmarks: the pieces every scripts/bench-*.sh shares ---
 
