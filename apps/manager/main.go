@@ -6,6 +6,7 @@
 //
 //	manager [flags]             the web app and API
 //	manager autoscale [flags]   the autoscaler: its own process and service
+//	manager publish [flags]     on AWS: every slot's statistics to CloudWatch every 5 s
 package main
 
 import (
@@ -46,7 +47,7 @@ func main() {
 }
 
 type config struct {
-	autoscale bool
+	autoscale, publish bool
 
 	listen, db, tokenFile, nodeTokenFile string
 	slotsFile, group                     string
@@ -64,6 +65,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	var c config
 	if len(args) > 0 && args[0] == "autoscale" {
 		c.autoscale, args = true, args[1:]
+	} else if len(args) > 0 && args[0] == "publish" {
+		c.publish, args = true, args[1:]
 	}
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -104,7 +107,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("--slots-file is required")
 	case c.nodeTokenFile == "":
 		return c, errors.New("--cachenode-token-file is required: growing configures each joining node")
-	case !c.autoscale && c.tokenFile == "":
+	case c.publish && c.cwNamespace == "":
+		return c, errors.New("publish sends the nodes' statistics to CloudWatch: --cloudwatch-namespace is required")
+	case !c.autoscale && !c.publish && c.tokenFile == "":
 		return c, errors.New("--token-file is required")
 	case c.autoscale && c.prometheus == "" && c.cwNamespace == "":
 		return c, errors.New("the autoscaler needs --prometheus or --cloudwatch-namespace")
@@ -218,6 +223,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	c, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if c.publish {
+		return runPublish(ctx, c, logger)
 	}
 	nodeToken, err := readToken(c.nodeTokenFile, "--cachenode-token-file")
 	if err != nil {

@@ -76,6 +76,9 @@ type Stats struct {
 	Bytes         int64   `json:"bytes"`
 	CapacityBytes int64   `json:"capacity_bytes"`
 	Policy        string  `json:"policy"`
+	Sets          int64   `json:"sets"`
+	Evictions     int64   `json:"evictions"`
+	Requests      int64   `json:"requests"`
 }
 
 // Stats reads a node's GET /stats.
