@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudlabs/cloudlabs/internal/measure/poolreport/poolreporttest"
 	"github.com/cloudlabs/cloudlabs/internal/pool/ring"
 )
 
@@ -12,7 +13,7 @@ import (
 // to the new node growing, only off the removed node shrinking, and the
 // misses after each resize are exactly the keys the ring moves.
 func TestMovementOnRealPoolJump(t *testing.T) {
-	st := startStack(t, 3, 2, ring.SchemeJump)
+	st := poolreporttest.Start(t, 3, 2, ring.SchemeJump)
 	cfg := smallConfig(t)
 	var log strings.Builder
 	r := &Runner{Config: cfg, Manager: &Manager{URL: st.ManagerURL, Token: st.Token}, Gallery: &Gallery{URL: st.GalleryURL}, Log: &log}

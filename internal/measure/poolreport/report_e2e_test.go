@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/internal/measure/imageset"
+	"github.com/cloudlabs/cloudlabs/internal/measure/poolreport/poolreporttest"
 	"github.com/cloudlabs/cloudlabs/internal/pool/ring"
 )
 
@@ -35,7 +36,7 @@ func smallConfig(t *testing.T) Config {
 // checks what the report says against what was sent, the ring's figures
 // and the pool as it was left.
 func TestReportOnRealPool(t *testing.T) {
-	st := startStack(t, 4, 2, ring.SchemeLab)
+	st := poolreporttest.Start(t, 4, 2, ring.SchemeLab)
 	cfg := smallConfig(t)
 	mgr := &Manager{URL: st.ManagerURL, Token: st.Token}
 	gal := &Gallery{URL: st.GalleryURL}

@@ -1,4 +1,8 @@
-package poolreport
+// Package poolreporttest stands the elastic pool's real parts up on
+// loopback for tests of labctl pool-report: PostgreSQL, versitygw,
+// Prometheus, the manager and its autoscaler with twin slots running the
+// real cachenode, and the gallery following the manager.
+package poolreporttest
 
 import (
 	"bytes"
@@ -21,13 +25,15 @@ import (
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
-// stack is the elastic pool's real parts on loopback, as the twin runs
+// Stack is the elastic pool's real parts on loopback, as the twin runs
 // them: PostgreSQL, versitygw, Prometheus scraping every second, the
 // manager with twin slots running the real cachenode, the autoscaler as
 // its own process, and the gallery following the manager.
-type stack struct {
+type Stack struct {
 	GalleryURL, ManagerURL, Token string
-	Slots                         []twin.Slot
+	// TokenFile holds Token, for --token-file.
+	TokenFile string
+	Slots     []twin.Slot
 }
 
 const (
@@ -69,10 +75,10 @@ func appBinaries(t *testing.T) map[string]string {
 	return bins
 }
 
-// startStack stands the pool up with slots slots, initial of them active,
+// Start stands the pool up with slots slots, initial of them active,
 // the gallery routing with scheme, and the autoscaler checking every
 // second over a 3-second window.
-func startStack(t *testing.T, slots, initial int, scheme string) *stack {
+func Start(t *testing.T, slots, initial int, scheme string) *Stack {
 	t.Helper()
 	b := appBinaries(t)
 	root := t.TempDir()
@@ -84,7 +90,7 @@ func startStack(t *testing.T, slots, initial int, scheme string) *stack {
 		return p
 	}
 	tokenFile, nodeTokenFile := write("manager.token", stackToken+"\n"), write("node.token", stackNodeToken+"\n")
-	st := &stack{Token: stackToken}
+	st := &Stack{Token: stackToken, TokenFile: tokenFile}
 	for i := range slots {
 		port, admin := testkit.FreePort(t), testkit.FreePort(t)
 		name := fmt.Sprintf("cachepool-node-%d", i)
