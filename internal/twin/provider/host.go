@@ -38,6 +38,24 @@ type HostArgs struct {
 	// place in StateDir, so a replace of the host keeps them. "" keeps
 	// them in StateDir, deleted with the host.
 	DataDir string `pulumi:"dataDir,optional"`
+	// Net puts the host in its own network namespace on the stack's
+	// Network (namespace mode); absent, the host lives on this machine's
+	// loopback (Bind is a 127.x.y.z address).
+	Net *HostNet `pulumi:"net,optional"`
+}
+
+// HostNet is a host's place on the stack's Network.
+type HostNet struct {
+	// Network is the Network's registry folder (its dir output).
+	Network string `pulumi:"network"`
+	// Group is the firewall group the host belongs to: the rules naming
+	// it open its ports; those naming it as From admit its address.
+	Group string `pulumi:"group,optional"`
+	// RateKbit caps the host's link both ways (tbf); DelayMs and LossPct
+	// add netem where the kernel has it (a warning says when it does not).
+	RateKbit int     `pulumi:"rateKbit,optional"`
+	DelayMs  int     `pulumi:"delayMs,optional"`
+	LossPct  float64 `pulumi:"lossPct,optional"`
 }
 
 // HostState is what the provider records.
@@ -67,7 +85,7 @@ func (h *Host) Annotate(a infer.Annotator) {
 // normal `up` shows no diagnostics, and what needs a look as warnings.
 func hostOf(ctx context.Context, args HostArgs) host {
 	log := p.GetLogger(ctx)
-	return host{name: args.Name, dir: args.StateDir, bind: args.Bind, dataDir: args.DataDir, logf: log.Debugf, warnf: log.Warningf}
+	return host{name: args.Name, dir: args.StateDir, bind: args.Bind, dataDir: args.DataDir, net: args.Net, logf: log.Debugf, warnf: log.Warningf}
 }
 
 // desiredOf is what the inputs ask the host to be.
@@ -141,6 +159,12 @@ func (Host) Diff(ctx context.Context, req infer.DiffRequest[HostArgs, HostState]
 	}
 	if o.DataDir != n.DataDir {
 		d["dataDir"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	switch on, nn := o.Net, n.Net; {
+	case (on == nil) != (nn == nil) || (on != nil && on.Network != nn.Network):
+		d["net"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
+	case on != nil && *on != *nn:
+		d["net"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
 	if len(d) == 0 {
 		if r, err := decodeRole(o.Role); err == nil {

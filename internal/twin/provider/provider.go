@@ -21,6 +21,7 @@ const Version = "0.1.0"
 func New() (p.Provider, error) {
 	return infer.NewProviderBuilder().
 		WithDisplayName("cloudlabs local twin").
-		WithResources(infer.Resource(Host{}), infer.Resource(Disk{}), infer.Resource(Secret{})).
+		WithResources(infer.Resource(Host{}), infer.Resource(Disk{}), infer.Resource(Secret{}),
+			infer.Resource(Network{}), infer.Resource(Rule{})).
 		Build()
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,6 +41,7 @@ type host struct {
 	dir     string
 	bind    string
 	dataDir string                           // the machine's disk; "" keeps Data folders in dir
+	net     *HostNet                         // its network namespace; nil: loopback
 	logf    func(format string, args ...any) // routine steps
 	warnf   func(format string, args ...any) // what the operator should see
 }
@@ -79,6 +79,12 @@ func (h host) apply(ctx context.Context, old *desired, new desired) (status, err
 	}
 	if err := os.MkdirAll(h.dir, 0o755); err != nil {
 		return status{}, fmt.Errorf("host %s: %w", h.name, err)
+	}
+	if err := h.join(); err != nil {
+		return status{}, err
+	}
+	if err := h.canListen(); err != nil {
+		return status{}, err
 	}
 	if err := os.WriteFile(filepath.Join(h.dir, markerFile), fmt.Appendf(nil, "%s %s\n", h.name, h.bind), 0o644); err != nil {
 		return status{}, fmt.Errorf("host %s: %w", h.name, err)
@@ -207,11 +213,7 @@ func (h host) check(d desired) error {
 			return fmt.Errorf("%s not found: install it with apt-get install -y %s", s.Exec, packageFor(r, s))
 		}
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(h.bind, "0"))
-	if err != nil {
-		return fmt.Errorf("host %s: cannot listen on %s (the local platform needs 127.0.0.0/8 routed to lo): %w", h.name, h.bind, err)
-	}
-	return ln.Close()
+	return nil
 }
 
 // checkPaths refuses a desired state naming any path the provider would
@@ -425,6 +427,9 @@ func (h host) stopAll() error {
 // folder, if it is a host folder.
 func (h host) remove() error {
 	if err := h.stopAll(); err != nil {
+		return fmt.Errorf("host %s: %w", h.name, err)
+	}
+	if err := h.leave(); err != nil {
 		return fmt.Errorf("host %s: %w", h.name, err)
 	}
 	parked, _ := filepath.Glob(supervise.ParkedFile(h.dir, "*"))
