@@ -56,6 +56,9 @@ func ChecksFor(m Machine) []Check {
 			if err != nil {
 				return Outcome{Status: Unknown, Expected: "running", Found: err.Error()}
 			}
+			if st.Parked {
+				return Outcome{Status: OK, Expected: "running, or parked", Found: st.Active}
+			}
 			if !st.Running {
 				return Outcome{Status: Critical, Expected: "running", Found: st.Active}
 			}
@@ -76,7 +79,23 @@ func ChecksFor(m Machine) []Check {
 		if s.Port == 0 {
 			continue
 		}
+		// A parked service's port must be closed: the slot takes no keys.
+		parked := func(ctx context.Context) (Outcome, bool) {
+			st, err := t.Service(ctx, s)
+			if err != nil || !st.Parked {
+				return Outcome{}, false
+			}
+			want := fmt.Sprintf("port %d closed while %s is parked", s.Port, s.Name)
+			if c, err := t.Dial(ctx, s.Port); err == nil {
+				c.Close()
+				return Outcome{Status: Critical, Expected: want, Found: "something accepts connections"}, true
+			}
+			return Outcome{Status: OK, Expected: want, Found: "closed"}, true
+		}
 		add("port:"+s.Name, true, func(ctx context.Context) Outcome {
+			if o, ok := parked(ctx); ok {
+				return o
+			}
 			want := fmt.Sprintf("port %d accepting TCP", s.Port)
 			c, err := t.Dial(ctx, s.Port)
 			if err != nil {
@@ -87,6 +106,9 @@ func ChecksFor(m Machine) []Check {
 		})
 		if s.Health != "" {
 			add("health:"+s.Name, true, func(ctx context.Context) Outcome {
+				if o, ok := parked(ctx); ok {
+					return o
+				}
 				want := fmt.Sprintf("GET %s on port %d answers 200", s.Health, s.Port)
 				code, _, err := httpGet(ctx, t, s.Port, s.Health)
 				if err != nil {

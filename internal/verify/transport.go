@@ -46,6 +46,9 @@ type ServiceState struct {
 	// Enabled is `systemctl is-enabled`'s answer; "" where there is no
 	// boot (the twin starts services with up).
 	Enabled string
+	// Parked is a service stopped on purpose by its owner (an inactive
+	// slot of the elastic pool): not running, and not a failure.
+	Parked bool
 }
 
 // Local reaches a twin host: its folder on this computer, its processes
@@ -116,6 +119,9 @@ func (l Local) Service(_ context.Context, s role.Service) (ServiceState, error) 
 	pf := l.pidFile(s.Name)
 	if pid := supervise.Alive(pf); pid != 0 {
 		return ServiceState{Running: true, Active: fmt.Sprintf("pid %d", pid)}, nil
+	}
+	if supervise.Parked(l.Dir, s.Name) {
+		return ServiceState{Parked: true, Active: "parked by the pool manager (" + supervise.ParkedFile(l.Dir, s.Name) + ")"}, nil
 	}
 	id, ok, err := supervise.ReadPidFile(pf)
 	switch {

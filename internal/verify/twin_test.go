@@ -308,4 +308,45 @@ func TestTwinVerify(t *testing.T) {
 			t.Errorf("Failures does not name machine, check, expected and found:\n%s", msg)
 		}
 	})
+
+	t.Run("parked service passes with its port closed, and fails if the port opens", func(t *testing.T) {
+		victim := f.nodes[0]
+		if err := supervise.Park(victim.dir, "fibonacci"); err != nil {
+			t.Fatal(err)
+		}
+		f.kill(t, victim)
+		t.Cleanup(func() { _ = supervise.Unpark(victim.dir, "fibonacci"); f.rig.up(victim) })
+		testkit.WaitClosed(t, f.backends[0], 10*time.Second)
+		own := func(rs []Result) []Result {
+			var out []Result
+			for _, r := range rs {
+				if r.Machine == victim.name {
+					out = append(out, r)
+				}
+			}
+			return out
+		}
+		rs := own(run.Run(t.Context(), f.checks(t)))
+		if len(rs) != 4 {
+			t.Fatalf("%d checks of %s, want 4", len(rs), victim.name)
+		}
+		for _, r := range rs {
+			if r.Failed() {
+				t.Errorf("%s on a parked service: %s expected %q found %q", r.ID(), r.Status, r.Expected, r.Found)
+			}
+		}
+		if got := find(t, rs, victim.name, "service:fibonacci").Found; !strings.Contains(got, "parked") {
+			t.Errorf("service check found %q, want it to say parked", got)
+		}
+		// Something listening on a parked slot's port is a failure.
+		ln, err := net.Listen("tcp", f.backends[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		rs = own(Runner{Timeout: 5 * time.Second}.Run(t.Context(), f.checks(t)))
+		if r := find(t, rs, victim.name, "port:fibonacci"); r.Status != Critical {
+			t.Errorf("port check with a listener on a parked port: %+v, want CRITICAL", r)
+		}
+	})
 }
