@@ -145,14 +145,22 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	if err != nil {
 		return err
 	}
-	if o.threads > 0 {
-		runtime.GOMAXPROCS(o.threads)
+	loops := o.threads
+	if loops == 0 {
+		loops = runtime.NumCPU()
+	}
+	if o.goroutines {
+		runtime.GOMAXPROCS(loops)
+	} else {
+		// One event loop per thread, as memcached's -t worker threads, and
+		// one P more for the runtime (node.Server.Loops says why).
+		runtime.GOMAXPROCS(loops + 1)
 	}
 	started := time.Now()
 	store := cache.New(cache.Config{Capacity: o.capacity.n, Policy: o.policy})
 	setMemoryLimit(o.capacity.n)
 	h := &node.Handler{Store: store, Started: started, MaxConns: o.maxConns, MaxItemSize: int(o.maxItem.n)}
-	srv := &node.Server{Handler: h, MaxConns: o.maxConns, Logger: logger, Goroutines: o.goroutines}
+	srv := &node.Server{Handler: h, MaxConns: o.maxConns, Logger: logger, Goroutines: o.goroutines, Loops: loops}
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -161,7 +169,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("serving memcached protocol", "addr", ln.Addr().String(), "capacity", cache.FormatSize(o.capacity.n),
-		"policy", o.policy.String(), "max_conns", o.maxConns, "threads", runtime.GOMAXPROCS(0), "goroutines", o.goroutines)
+		"policy", o.policy.String(), "max_conns", o.maxConns, "threads", loops, "gomaxprocs", runtime.GOMAXPROCS(0), "goroutines", o.goroutines)
 
 	requests := window.New(60)
 	go sample(ctx, requests, store)

@@ -43,6 +43,11 @@ const (
 	// commands; larger ones (a megabyte value, a long multi-get) are
 	// dropped once used, so an idle connection holds a few kilobytes.
 	keepPending = 64 << 10
+	// loopBufferSize is each event loop's reply buffer, shared by its
+	// connections (a batch is flushed before the next connection's turn):
+	// large enough that a batch, or a reply with a few-kilobyte value, is
+	// one write(2).
+	loopBufferSize = 64 << 10
 	// stallPoll is how often stalled connections look at their queue
 	// again; tick is the clock's resolution (it is read in whole seconds)
 	// and how soon a new stall is first looked at.
@@ -50,15 +55,22 @@ const (
 	tick      = 100 * time.Millisecond
 )
 
-// loopConn is one connection's state on an event loop; only its loop's
-// goroutine touches it.
-type loopConn struct {
-	s   *Server
-	ci  *conn
-	gc  gnet.Conn
+// loopBuffers are one event loop's input and reply buffers, reset onto
+// each connection in turn: a connection's commands run to completion (or
+// are set aside whole) within one callback, so no buffer outlives it.
+type loopBuffers struct {
 	src bytes.Reader
 	br  *bufio.Reader
 	bw  *bufio.Writer
+}
+
+// loopConn is one connection's state on an event loop; only its loop's
+// goroutine touches it.
+type loopConn struct {
+	s  *Server
+	ci *conn
+	gc gnet.Conn
+	*loopBuffers
 	out loopWriter
 	p   *protocol.Parser
 
@@ -102,8 +114,10 @@ func (s *Server) startLoops() (*gnet.Client, error) {
 	if s.loops != nil {
 		return s.loops, nil
 	}
-	// One loop per thread, as memcached's -t worker threads.
-	threads := runtime.GOMAXPROCS(0)
+	threads := s.Loops
+	if threads <= 0 {
+		threads = max(runtime.GOMAXPROCS(0)-1, 1)
+	}
 	cli, err := gnet.NewClient(&loopHandler{s: s},
 		gnet.WithNumEventLoop(threads),
 		gnet.WithTicker(true),
@@ -144,12 +158,21 @@ func (h *loopHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	lc := gc.Context().(*loopConn)
 	lc.gc = gc
 	lc.out = loopWriter{gc: gc, ci: lc.ci}
-	lc.br = bufio.NewReaderSize(&lc.src, bufferSize)
-	lc.bw = bufio.NewWriterSize(&lc.out, bufferSize)
-	lc.p = protocol.NewParser(lc.br, h.s.Handler.MaxItemSize)
 	s := h.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.buffers == nil {
+		s.buffers = map[gnet.EventLoop]*loopBuffers{}
+	}
+	b := s.buffers[gc.EventLoop()]
+	if b == nil {
+		b = &loopBuffers{}
+		b.br = bufio.NewReaderSize(&b.src, bufferSize)
+		b.bw = bufio.NewWriterSize(io.Discard, loopBufferSize)
+		s.buffers[gc.EventLoop()] = b
+	}
+	lc.loopBuffers = b
+	lc.p = protocol.NewParser(b.br, s.Handler.MaxItemSize)
 	if s.loopConns == nil {
 		s.loopConns = map[*loopConn]struct{}{}
 	}
@@ -248,6 +271,7 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 	s, h := lc.s, lc.s.Handler
 	lc.src.Reset(data)
 	lc.br.Reset(&lc.src)
+	lc.bw.Reset(&lc.out)
 	done := 0 // bytes of data consumed by executed commands
 	closeConn := false
 	for done < len(data) {

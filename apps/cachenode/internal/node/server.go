@@ -41,6 +41,12 @@ type Server struct {
 	// Go's netpoller instead of on the event loops (loop.go); the
 	// benchmark compares the two.
 	Goroutines bool
+	// Loops is the number of event loops; 0 means GOMAXPROCS-1 (at least
+	// one). Give the Go runtime one P more than there are loops: a loop
+	// waits for events in a system call, and when every P is in one the
+	// runtime hands Ps off between threads on each wait (sysmon's retake),
+	// which costs more context switches than the requests themselves.
+	Loops int
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -52,6 +58,7 @@ type Server struct {
 	loopsDone bool
 	loopConns map[*loopConn]struct{}
 	stalled   map[*loopConn]struct{}
+	buffers   map[gnet.EventLoop]*loopBuffers
 	now       atomic.Int64 // unix seconds, advanced by the loops' ticker
 }
 
