@@ -64,6 +64,10 @@ type Config struct {
 
 	NetworkDelayMs int     // network:delayMs
 	NetworkLossPct float64 // network:lossPct
+
+	LocalNetwork      string // local:network: loopback or netns (the twin's hosts as network namespaces; root only)
+	LocalNetworkRange string // local:networkRange: the block the twin's stack /24s come from (netns)
+	LocalLinkRateKbit int    // local:linkRateKbit: each twin host's link rate in netns mode (tbf; 0 = unshaped)
 }
 
 // Enabled reports whether env is one of the stack's environments.
@@ -120,6 +124,10 @@ func parse(get Getter, deploy bool) (Config, error) {
 
 		NetworkDelayMs: p.intIn("network:delayMs", 0, 0, 10000),
 		NetworkLossPct: p.floatIn("network:lossPct", 0, 0, 100),
+
+		LocalNetwork:      p.oneOf("local:network", LocalLoopback, LocalNetworks),
+		LocalNetworkRange: p.localRange("local:networkRange", DefaultLocalNetworkRange),
+		LocalLinkRateKbit: p.intIn("local:linkRateKbit", 0, 0, 10_000_000),
 	}
 	if deploy {
 		for _, msg := range c.NotReady() {
@@ -164,6 +172,7 @@ var Keys = []string{
 	"cachepool:nodes", "cachepool:capacityMB", "cachepool:policy", "cachepool:allowCidr",
 	"cachepool:maxNodes", "cachepool:ring", "manager:allowCidr", "gallery:maxImageMB",
 	"http:allowCidr", "ssh:allowCidr", "ssh:publicKey", "network:delayMs", "network:lossPct",
+	"local:network", "local:networkRange", "local:linkRateKbit",
 }
 
 type parser struct {

@@ -31,6 +31,7 @@ func TestDefaults(t *testing.T) {
 		CacheTTL: 10 * time.Second, FibonacciNodes: 3, FibonacciMaxN: 10000,
 		CachePoolNodes: 2, CachePoolCapacityMB: 64, CachePoolPolicy: "lru", HTTPAllowCIDR: "0.0.0.0/0",
 		CachePoolMaxNodes: 8, CachePoolRing: "lab", GalleryMaxImageMB: 5,
+		LocalNetwork: LocalLoopback, LocalNetworkRange: DefaultLocalNetworkRange,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
