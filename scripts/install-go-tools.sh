@@ -5,7 +5,8 @@
 #   gotestsum   runs go test and lists every skipped test with its reason
 #   versitygw   the S3 gateway (posix backend) the twin and the gallery's
 #               tests use as object storage; about 4 minutes to build
-# Prints the directory holding them on its last line.
+# With names as arguments (scripts/install-go-tools.sh versitygw), only
+# those. Prints the directory holding them on its last line.
 set -euo pipefail
 
 cache="${CLOUDLABS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudlabs}"
@@ -30,7 +31,14 @@ install() {
 
 mkdir -p "$bindir"
 command -v go >/dev/null 2>&1 || { log "Go is required to build the test tools (https://go.dev/dl/)"; exit 1; }
-install actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint "${ACTIONLINT_VERSION:-v1.7.10}"
-install gotestsum gotest.tools/gotestsum gotest.tools/gotestsum "${GOTESTSUM_VERSION:-v1.13.0}"
-install versitygw github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "${VERSITYGW_VERSION:-v1.8.0}"
+wanted() { [ $# -eq 0 ] || [[ " $* " == *" $name "* ]]; }
+want=("$@")
+for tool in \
+  "actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint ${ACTIONLINT_VERSION:-v1.7.10}" \
+  "gotestsum gotest.tools/gotestsum gotest.tools/gotestsum ${GOTESTSUM_VERSION:-v1.13.0}" \
+  "versitygw github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw ${VERSITYGW_VERSION:-v1.8.0}"; do
+  read -r name _ <<<"$tool"
+  # shellcheck disable=SC2086 # the four words of the line are install's arguments
+  if wanted "${want[@]}"; then install $tool; fi
+done
 echo "$bindir"

@@ -61,16 +61,16 @@ need_go() {
 
 # Packages the apps and the local twin run, and the ones the tests add.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2)
+# The elastic pool's manager keeps Prometheus beside it and its state in
+# PostgreSQL (a private cluster per twin host, never the system's own).
+RUNTIME_PACKAGES=(memcached nginx curl ca-certificates iproute2 prometheus postgresql)
 # shellcheck disable=SC2034
 # Only what tests run: cloud-init (its schema checker), shellcheck, python3
-# (a test's stand-in service), prometheus (the pool's metric store),
-# postgresql (the gallery's database; tests run private clusters),
-# chromium (a real browser drives the manager's dashboard), openssh-server
+# (a test's stand-in service), chromium (a real browser drives the manager's dashboard), openssh-server
 # and -client (verify's SSH transport against a real sshd the test starts
 # on loopback; the system's sshd is left disabled). The benchmarks install
 # their own tools.
-TEST_PACKAGES=(cloud-init shellcheck python3 prometheus postgresql chromium openssh-server openssh-client qemu-system-x86 qemu-utils mmdebstrap cloud-image-utils e2fsprogs)
+TEST_PACKAGES=(cloud-init shellcheck python3 chromium openssh-server openssh-client qemu-system-x86 qemu-utils mmdebstrap cloud-image-utils e2fsprogs)
 
 # --- benchmarks: the pieces every scripts/bench-*.sh shares ---
 

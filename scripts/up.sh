@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up this machine and stands the local twin up: installs the Debian
-# packages the twin runs (nginx, memcached) and the Pulumi CLI, builds
+# packages the twin runs (nginx, memcached, prometheus, postgresql), the
+# Pulumi CLI and the S3 gateway (versitygw, built once), builds
 # labctl, links both into .labctl/bin (the one folder to put on PATH), then
 # runs `labctl up` with any arguments given here
 # (e.g. scripts/up.sh -c fibonacci:nodes=5).
@@ -13,6 +14,7 @@ need_go
 need_packages "${RUNTIME_PACKAGES[@]}"
 pulumi_dir=$(scripts/install-pulumi.sh | tail -n 1)
 export PATH="$pulumi_dir:$PATH"
+scripts/install-go-tools.sh versitygw >/dev/null
 
 bin="$PWD/.labctl/bin"
 log "building labctl"
