@@ -77,7 +77,7 @@ func (s netStack) addr(last byte) string {
 
 func (s netStack) networkArgs() property.Map {
 	return property.NewMap(map[string]property.Value{
-		"name": property.New("e2e"), "id": property.New(s.id),
+		"name": property.New("e2e"), "stackId": property.New(s.id),
 		"subnet": property.New(s.subnet.String()), "dir": property.New(filepath.Join(s.dir, "network")),
 	})
 }

@@ -31,7 +31,7 @@ type NetworkArgs struct {
 	// Name is the stack's name, for messages.
 	Name string `pulumi:"name"`
 	// ID is the stack's hostnet.StackID: every name of the network has it.
-	ID string `pulumi:"id"`
+	ID string `pulumi:"stackId"`
 	// Subnet is the stack's /24 ("10.213.37.0/24").
 	Subnet string `pulumi:"subnet"`
 	// Dir is the registry folder (absolute).
@@ -114,7 +114,7 @@ func (Network) Diff(ctx context.Context, req infer.DiffRequest[NetworkArgs, Netw
 	d := map[string]p.PropertyDiff{}
 	o, n := req.State.NetworkArgs, req.Inputs
 	if o.ID != n.ID {
-		d["id"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
+		d["stackId"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
 	}
 	if o.Subnet != n.Subnet {
 		d["subnet"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
