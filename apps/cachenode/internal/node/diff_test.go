@@ -52,17 +52,20 @@ var versionLine = regexp.MustCompile(`VERSION [^\r]*\r\n`)
 
 // TestConformance is the differential check: each script goes to a fresh
 // real memcached and a fresh cachenode, and the replies must be identical.
+// Both network layers are checked.
 func TestConformance(t *testing.T) {
 	for _, tc := range conformance {
 		t.Run(tc.name, func(t *testing.T) {
 			mc := testkit.Memcached(t)
-			addr, _ := startServer(t, cache.Config{})
 			want := session(t, mc.Addr, []byte(tc.script))
-			got := session(t, addr, []byte(tc.script))
 			want = versionLine.ReplaceAll(want, []byte("VERSION x\r\n"))
-			got = versionLine.ReplaceAll(got, []byte("VERSION x\r\n"))
-			if !bytes.Equal(got, want) {
-				t.Errorf("replies differ\nscript:    %q\ncachenode: %q\nmemcached: %q", truncate([]byte(tc.script)), truncate(got), truncate(want))
+			for _, layer := range layers {
+				addr, _ := startServerLayer(t, cache.Config{}, layer.goroutines)
+				got := session(t, addr, []byte(tc.script))
+				got = versionLine.ReplaceAll(got, []byte("VERSION x\r\n"))
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s layer: replies differ\nscript:    %q\ncachenode: %q\nmemcached: %q", layer.name, truncate([]byte(tc.script)), truncate(got), truncate(want))
+				}
 			}
 		})
 	}

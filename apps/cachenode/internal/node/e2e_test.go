@@ -15,6 +15,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/cache"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
 
 // TestGomemcache drives a real listener with an independent client library.
@@ -116,8 +117,14 @@ func TestGomemcache(t *testing.T) {
 // TestCapacityUnderLoad writes far more than the capacity from several
 // clients while a poller checks that bytes never exceed it.
 func TestCapacityUnderLoad(t *testing.T) {
+	for _, layer := range layers {
+		t.Run(layer.name, func(t *testing.T) { testCapacityUnderLoad(t, layer.goroutines) })
+	}
+}
+
+func testCapacityUnderLoad(t *testing.T, goroutines bool) {
 	const capacity = 256 << 10
-	addr, st := startServer(t, cache.Config{Capacity: capacity})
+	addr, st := startServerLayer(t, cache.Config{Capacity: capacity}, goroutines)
 	stop := make(chan struct{})
 	var over []int64
 	var pollDone sync.WaitGroup
@@ -177,20 +184,24 @@ func TestCapacityUnderLoad(t *testing.T) {
 // TestLineTooLongCloses sends a megabyte without a newline: the server
 // answers with a protocol error and closes instead of buffering it.
 func TestLineTooLongCloses(t *testing.T) {
-	addr, _ := startServer(t, cache.Config{})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(ioGuard))
-	go func() { _, _ = c.Write([]byte(strings.Repeat("x", 1<<20))) }()
-	got, err := io.ReadAll(c)
-	if err != nil && !isReset(err) {
-		t.Fatalf("read: %v", err)
-	}
-	if string(got) != "CLIENT_ERROR line too long\r\n" {
-		t.Errorf("got %q, want the line-too-long error then EOF", got)
+	for _, layer := range layers {
+		t.Run(layer.name, func(t *testing.T) {
+			addr, _ := startServerLayer(t, cache.Config{}, layer.goroutines)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(ioGuard))
+			go func() { _, _ = c.Write([]byte(strings.Repeat("x", 1<<20))) }()
+			got, err := io.ReadAll(c)
+			if err != nil && !isReset(err) {
+				t.Fatalf("read: %v", err)
+			}
+			if string(got) != "CLIENT_ERROR line too long\r\n" {
+				t.Errorf("got %q, want the line-too-long error then EOF", got)
+			}
+		})
 	}
 }
 
@@ -198,10 +209,18 @@ func isReset(err error) bool {
 	return strings.Contains(err.Error(), "connection reset")
 }
 
-// TestMaxConns checks the connection limit answers like memcached does.
+// TestMaxConns checks the connection limit answers like memcached does,
+// and that a closed connection frees its place, on both layers.
 func TestMaxConns(t *testing.T) {
+	for _, layer := range layers {
+		t.Run(layer.name, func(t *testing.T) { testMaxConns(t, layer.goroutines) })
+	}
+}
+
+func testMaxConns(t *testing.T, goroutines bool) {
 	st := cache.New(cache.Config{Capacity: 1 << 20})
-	srv := &Server{Handler: &Handler{Store: st}, MaxConns: 1}
+	h := &Handler{Store: st}
+	srv := &Server{Handler: h, MaxConns: 1, Goroutines: goroutines}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -231,12 +250,38 @@ func TestMaxConns(t *testing.T) {
 	if string(got) != tooManyConns {
 		t.Errorf("second connection got %q, want %q", got, tooManyConns)
 	}
+	// Once the first one has gone, a new connection is served.
+	first.Close()
+	testkit.Eventually(t, "the closed connection's place freed", ioGuard, func() bool { return h.currConns.Load() == 0 })
+	third, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	_ = third.SetDeadline(time.Now().Add(ioGuard))
+	if _, err := third.Write([]byte("version\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(third).ReadString('\n'); err != nil || !strings.HasPrefix(line, "VERSION ") {
+		t.Fatalf("connection after the first closed: %q, %v", line, err)
+	}
+	if n := h.rejectedConns.Load(); n != 1 {
+		t.Errorf("rejected_connections = %d, want 1", n)
+	}
 }
 
-// TestShutdownWaits checks Shutdown closes idle connections and returns.
+// TestShutdownWaits checks Shutdown closes idle connections, and one in
+// the middle of a command, and returns, on both layers.
 func TestShutdownWaits(t *testing.T) {
+	for _, layer := range layers {
+		t.Run(layer.name, func(t *testing.T) { testShutdownWaits(t, layer.goroutines) })
+	}
+}
+
+func testShutdownWaits(t *testing.T, goroutines bool) {
 	st := cache.New(cache.Config{Capacity: 1 << 20})
-	srv := &Server{Handler: &Handler{Store: st}}
+	h := &Handler{Store: st}
+	srv := &Server{Handler: h, Goroutines: goroutines}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -255,6 +300,31 @@ func TestShutdownWaits(t *testing.T) {
 	if line, _ := bufio.NewReader(c).ReadString('\n'); line != "STORED\r\n" {
 		t.Fatalf("got %q, want STORED", line)
 	}
+	// A second connection stops halfway through a set's value.
+	partial, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer partial.Close()
+	_ = partial.SetDeadline(time.Now().Add(ioGuard))
+	if _, err := partial.Write([]byte("get a\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	pr := bufio.NewReader(partial)
+	for _, want := range []string{"VALUE a 0 1\r\n", "x\r\n", "END\r\n"} {
+		if line, _ := pr.ReadString('\n'); line != want {
+			t.Fatalf("got %q, want %q", line, want)
+		}
+	}
+	if _, err := partial.Write([]byte("set b 0 0 10\r\nabc")); err != nil {
+		t.Fatal(err)
+	}
+	// Every byte sent so far has reached the server: the two sets, the get.
+	sent := int64(len("set a 0 0 1\r\nx\r\n") + len("get a\r\n") + len("set b 0 0 10\r\nabc"))
+	testkit.Eventually(t, "the half-sent set being read", ioGuard, func() bool {
+		read, _ := h.conns.bytes()
+		return read == sent
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), ioGuard)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -265,5 +335,14 @@ func TestShutdownWaits(t *testing.T) {
 	}
 	if _, err := io.ReadAll(c); err != nil && !isReset(err) {
 		t.Errorf("connection not closed cleanly: %v", err)
+	}
+	if rest, err := io.ReadAll(pr); (err != nil && !isReset(err)) || len(rest) != 0 {
+		t.Errorf("half-sent set: got %q, %v; want the connection closed without a reply", rest, err)
+	}
+	if n := h.currConns.Load(); n != 0 {
+		t.Errorf("curr_connections = %d after Shutdown, want 0", n)
+	}
+	if _, ok := st.Get([]byte("b")); ok {
+		t.Error("the half-sent set was stored")
 	}
 }

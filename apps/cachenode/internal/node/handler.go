@@ -35,19 +35,8 @@ func (h *Handler) Execute(w *bufio.Writer, cmd *protocol.Command) (quit bool) {
 	st := h.Store
 	switch cmd.Op {
 	case protocol.OpGet, protocol.OpGets, protocol.OpGat, protocol.OpGats:
-		withCas := cmd.Op == protocol.OpGets || cmd.Op == protocol.OpGats
-		touch := cmd.Op == protocol.OpGat || cmd.Op == protocol.OpGats
 		for _, k := range cmd.Keys {
-			var it cache.Item
-			var ok bool
-			if touch {
-				it, ok = st.GetAndTouch(k, cmd.Exptime)
-			} else {
-				it, ok = st.Get(k)
-			}
-			if ok {
-				writeValue(w, k, it, withCas)
-			}
+			h.retrieve(w, cmd.Op, cmd.Exptime, k)
 		}
 		_, _ = w.WriteString("END\r\n")
 	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace, protocol.OpAppend, protocol.OpPrepend, protocol.OpCas:
@@ -90,6 +79,28 @@ func (h *Handler) Execute(w *bufio.Writer, cmd *protocol.Command) (quit bool) {
 		return true
 	}
 	return false
+}
+
+// isRetrieval reports whether op is get, gets, gat or gats: one VALUE
+// block per key found, then END.
+func isRetrieval(op protocol.Op) bool {
+	return op == protocol.OpGet || op == protocol.OpGets || op == protocol.OpGat || op == protocol.OpGats
+}
+
+// retrieve writes the VALUE block of one key of a retrieval command, if
+// the key is there; the event loop calls it key by key to pause a long
+// multi-get while its reply waits to be sent.
+func (h *Handler) retrieve(w *bufio.Writer, op protocol.Op, exptime int64, key []byte) {
+	var it cache.Item
+	var ok bool
+	if op == protocol.OpGat || op == protocol.OpGats {
+		it, ok = h.Store.GetAndTouch(key, exptime)
+	} else {
+		it, ok = h.Store.Get(key)
+	}
+	if ok {
+		writeValue(w, key, it, op == protocol.OpGets || op == protocol.OpGats)
+	}
 }
 
 // Fail writes the reply for a parse error and reports whether the

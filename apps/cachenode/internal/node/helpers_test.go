@@ -12,14 +12,28 @@ import (
 	"github.com/cloudlabs/cloudlabs/apps/cachenode/internal/cache"
 )
 
-// startServer serves a fresh store on a loopback listener until the test ends.
+// layers are the two network layers; tests of the connection handling run
+// on both.
+var layers = []struct {
+	name       string
+	goroutines bool
+}{{"eventloop", false}, {"goroutine", true}}
+
+// startServer serves a fresh store on a loopback listener, on the default
+// (event loop) layer, until the test ends.
 func startServer(t testing.TB, cfg cache.Config) (string, *cache.Store) {
+	t.Helper()
+	return startServerLayer(t, cfg, false)
+}
+
+// startServerLayer is startServer on the layer asked for.
+func startServerLayer(t testing.TB, cfg cache.Config, goroutines bool) (string, *cache.Store) {
 	t.Helper()
 	if cfg.Capacity == 0 {
 		cfg.Capacity = 64 << 20
 	}
 	st := cache.New(cfg)
-	srv := &Server{Handler: &Handler{Store: st, Started: time.Now()}}
+	srv := &Server{Handler: &Handler{Store: st, Started: time.Now()}, Goroutines: goroutines}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)

@@ -74,12 +74,22 @@ type loopConn struct {
 	out loopWriter
 	p   *protocol.Parser
 
-	pending  []byte // bytes of commands not yet complete (or not run: stalled)
-	need     int    // run again once pending holds this many bytes (0: on a newline)
-	retryAt  int    // without a newline, run again once pending is this long
-	skip     int64  // bytes of a value too large to keep, still to drop
-	stalled  bool   // waiting for the client to read queued replies
-	maxInput int    // pending bytes allowed while stalled
+	pending  []byte     // bytes of commands not yet complete (or not run: stalled)
+	need     int        // run again once pending holds this many bytes (0: on a newline)
+	retryAt  int        // without a newline, run again once pending is this long
+	skip     int64      // bytes of a value too large to keep, still to drop
+	stalled  bool       // waiting for the client to read queued replies
+	maxInput int        // pending bytes allowed while stalled
+	rest     *retrieval // the unanswered keys of a paused multi-get
+}
+
+// retrieval is what is left of a multi-get paused because its reply
+// filled the outbound buffer; its keys are copies (the command's pointed
+// into buffers that are reused).
+type retrieval struct {
+	op      protocol.Op
+	exptime int64
+	keys    [][]byte
 }
 
 // loopWriter sends replies through the event loop's connection.
@@ -142,8 +152,7 @@ func (s *Server) enroll(loops *gnet.Client, c net.Conn) {
 	h := s.Handler
 	ci := h.conns.add(c, time.Now())
 	ci.waiting.Store(true) // until its first bytes arrive
-	lc := &loopConn{s: s, ci: ci}
-	lc.maxInput = 2*max(h.MaxItemSize, protocol.DefaultMaxItemSize) + 2*protocol.MaxMultiGetLine
+	lc := newLoopConn(s, ci)
 	_, err := loops.EnrollContext(c, lc) // closes c: the loop owns a duplicate
 	s.trackConn(c, false)
 	if err != nil || lc.gc == nil {
@@ -152,6 +161,12 @@ func (s *Server) enroll(loops *gnet.Client, c net.Conn) {
 		h.currConns.Add(-1)
 		s.wg.Done()
 	}
+}
+
+func newLoopConn(s *Server, ci *conn) *loopConn {
+	// While stalled, a client may still send a few of the largest commands.
+	maxInput := 2*max(s.Handler.MaxItemSize, protocol.DefaultMaxItemSize) + 2*protocol.MaxMultiGetLine
+	return &loopConn{s: s, ci: ci, maxInput: maxInput}
 }
 
 func (h *loopHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
@@ -229,7 +244,7 @@ func (h *loopHandler) OnTraffic(gc gnet.Conn) (action gnet.Action) {
 		fresh, lc.skip = fresh[d:], lc.skip-d
 	}
 	data := fresh
-	if len(lc.pending) > 0 {
+	if len(lc.pending) > 0 || lc.stalled {
 		old := len(lc.pending)
 		lc.pending = append(lc.pending, fresh...)
 		data = lc.pending
@@ -274,7 +289,11 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 	lc.bw.Reset(&lc.out)
 	done := 0 // bytes of data consumed by executed commands
 	closeConn := false
-	for done < len(data) {
+	if r := lc.rest; r != nil {
+		lc.rest = nil
+		lc.stalled = !lc.retrieve(r.op, r.exptime, r.keys)
+	}
+	for done < len(data) && !lc.stalled {
 		if lc.gc.OutboundBuffered() > maxOutbound {
 			lc.stalled = true
 			break
@@ -289,9 +308,12 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 			}
 			break
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			closeConn = h.Fail(lc.bw, err)
-		} else {
+		case isRetrieval(cmd.Op):
+			lc.stalled = !lc.retrieve(cmd.Op, cmd.Exptime, cmd.Keys)
+		default:
 			closeConn = h.Execute(lc.bw, cmd)
 		}
 		done = len(data) - lc.src.Len() - lc.br.Buffered()
@@ -311,6 +333,38 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 	return gnet.None
 }
 
+// retrieve answers a retrieval command key by key, as Handler.Execute
+// does, but stops when the outbound buffer is over maxOutbound: it then
+// keeps the remaining keys for later and reports false. A multi-get of
+// many large values thus holds at most about maxOutbound of reply in
+// memory, and other connections on the loop get their turn meanwhile.
+func (lc *loopConn) retrieve(op protocol.Op, exptime int64, keys [][]byte) bool {
+	h := lc.s.Handler
+	for i, k := range keys {
+		if lc.gc.OutboundBuffered() > maxOutbound {
+			lc.rest = pauseRetrieval(op, exptime, keys[i:])
+			return false
+		}
+		h.retrieve(lc.bw, op, exptime, k)
+	}
+	_, _ = lc.bw.WriteString("END\r\n")
+	return true
+}
+
+func pauseRetrieval(op protocol.Op, exptime int64, keys [][]byte) *retrieval {
+	n := 0
+	for _, k := range keys {
+		n += len(k)
+	}
+	buf := make([]byte, 0, n)
+	r := &retrieval{op: op, exptime: exptime, keys: make([][]byte, len(keys))}
+	for i, k := range keys {
+		buf = append(buf, k...)
+		r.keys[i] = buf[len(buf)-len(k):]
+	}
+	return r
+}
+
 // keep saves the unexecuted rest of the input, which may alias pending,
 // and notes when to try it again.
 func (lc *loopConn) keep(rest []byte) {
@@ -327,6 +381,16 @@ func (lc *loopConn) keep(rest []byte) {
 		lc.pending = append(lc.pending[:0], rest...)
 	}
 	lc.need, lc.retryAt = 0, 2*len(rest)
+	// Without a newline the parser fails with ErrLineTooLong once its
+	// buffer is full of another command's line, or once a multi-get line
+	// passes its limit: run it again exactly there, so the error comes as
+	// soon as it would from a blocking read.
+	for _, limit := range []int{bufferSize, protocol.MaxMultiGetLine + bufferSize} {
+		if len(rest) < limit {
+			lc.retryAt = min(lc.retryAt, limit)
+			break
+		}
+	}
 	if bytes.IndexByte(rest, '\n') >= 0 {
 		// A complete line the parser still waits on: its data block.
 		lc.need = valueEnd(rest)
