@@ -196,11 +196,30 @@ func (c nodeConfig) values() string {
 // reports the same capacity_bytes and policy. A node that does not answer
 // is CRITICAL by name; nodes that disagree are CRITICAL with their values
 // and the values of the rest.
-func CachePoolAgree(nodes []PoolNode) Check {
-	exp := fmt.Sprintf("each of %d nodes answers version and reports the same capacity_bytes and policy in GET /stats", len(nodes))
+//
+// members, when set, gives the pool's live membership (the manager's GET
+// /api/pool): then only the slots among it are asked, and a member that
+// is none of the slots is CRITICAL; nil asks every node given.
+func CachePoolAgree(slots []PoolNode, members func(ctx context.Context) ([]string, error)) Check {
+	exp := fmt.Sprintf("each of %d nodes answers version and reports the same capacity_bytes and policy in GET /stats", len(slots))
+	if members != nil {
+		exp = "each active node (the manager's GET /api/pool) answers version and reports the same capacity_bytes and policy in GET /stats"
+	}
 	return Check{Machine: "cachepool", Name: "agree", Eventually: true, Probe: func(ctx context.Context) Outcome {
+		nodes := slots
+		if members != nil {
+			active, err := members(ctx)
+			if err != nil {
+				return Outcome{Status: Critical, Expected: exp, Found: "the pool's membership: " + err.Error()}
+			}
+			var stray []string
+			nodes, stray = activeSlots(slots, active)
+			if len(stray) > 0 {
+				return Outcome{Status: Critical, Expected: exp, Found: "members that are no slot of the stack: " + strings.Join(stray, ", ")}
+			}
+		}
 		if len(nodes) == 0 {
-			return Outcome{Status: Critical, Expected: exp, Found: "no nodes in the stack's outputs (cachepoolEndpoints)"}
+			return Outcome{Status: Critical, Expected: exp, Found: "no nodes in the stack's outputs (cachepoolSlots, cachepoolEndpoints) or the pool's membership"}
 		}
 		got := make([]nodeConfig, len(nodes))
 		var wg sync.WaitGroup
@@ -247,6 +266,57 @@ func CachePoolAgree(nodes []PoolNode) Check {
 		}
 		return Outcome{Status: OK, Expected: exp, Found: fmt.Sprintf("%d nodes answer %s; all have %s", len(nodes), got[0].version, major)}
 	}}
+}
+
+// activeSlots picks the slots whose endpoint is among the members, in slot
+// order, and lists the members that are none of the slots.
+func activeSlots(slots []PoolNode, members []string) ([]PoolNode, []string) {
+	known := map[string]bool{}
+	for _, n := range slots {
+		known[n.Endpoint] = true
+	}
+	in := map[string]bool{}
+	var stray []string
+	for _, m := range members {
+		in[m] = true
+		if !known[m] {
+			stray = append(stray, m)
+		}
+	}
+	var out []PoolNode
+	for _, n := range slots {
+		if in[n.Endpoint] {
+			out = append(out, n)
+		}
+	}
+	return out, stray
+}
+
+// ManagerMembers reads the pool's live membership from its manager: GET
+// <managerURL>/api/pool with the manager's token.
+func ManagerMembers(managerURL, token string) func(ctx context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(managerURL, "/")+"/api/pool", nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: status %d", req.URL, resp.StatusCode)
+		}
+		var pool struct {
+			Nodes []string `json:"nodes"`
+		}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&pool); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", req.URL, err)
+		}
+		return pool.Nodes, nil
+	}
 }
 
 func plural(n int, one, many string) string {

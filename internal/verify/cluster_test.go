@@ -2,14 +2,17 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,7 +224,7 @@ func TestCachePoolAgree(t *testing.T) {
 	}
 	probe := func(t *testing.T, via Transport) Outcome {
 		t.Helper()
-		c := CachePoolAgree(poolOf(ns, via))
+		c := CachePoolAgree(poolOf(ns, via), nil)
 		if c.ID() != "cachepool/agree" {
 			t.Errorf("check %s, want cachepool/agree", c.ID())
 		}
@@ -288,6 +291,43 @@ func TestCachePoolAgree(t *testing.T) {
 		if strings.Contains(o.Found, "cachepool-node-1:") || strings.Contains(o.Found, "cachepool-node-2:") {
 			t.Errorf("%s: found %q names a node that answers as not answering", w.name, o.Found)
 		}
+	}
+}
+
+// TestCachePoolAgreeAsksOnlyMembers: with the pool's membership from its
+// manager, a parked slot (stopped) is not asked; a member that is no slot
+// of the stack fails; the membership is read with the manager's token.
+func TestCachePoolAgreeAsksOnlyMembers(t *testing.T) {
+	ns, _ := startCacheNodes(t, 3)
+	ns[2].proc.Stop() // parked
+	members := []string{ns[0].endpoint, ns[1].endpoint}
+	var auth atomic.Value
+	mgr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		if r.URL.Path != "/api/pool" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"epoch": 3, "nodes": members})
+	}))
+	defer mgr.Close()
+
+	o := CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok")).Probe(t.Context())
+	if o.Status != OK || !strings.Contains(o.Found, "2 nodes answer") {
+		t.Errorf("members 1 and 2, slot 3 parked: %s: %s", o.Status, o.Found)
+	}
+	if got, _ := auth.Load().(string); got != "Bearer tok" {
+		t.Errorf("membership read with Authorization %q, want the manager's token", got)
+	}
+	members = append(members, "127.0.0.1:1")
+	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok")).Probe(t.Context())
+	if o.Status != Critical || !strings.Contains(o.Found, "no slot of the stack: 127.0.0.1:1") {
+		t.Errorf("a member that is no slot: %s: %s", o.Status, o.Found)
+	}
+	members = []string{ns[0].endpoint, ns[2].endpoint}
+	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok")).Probe(t.Context())
+	if o.Status != Critical || !strings.Contains(o.Found, "cachepool-node-3") {
+		t.Errorf("a member that is down: %s: %s", o.Status, o.Found)
 	}
 }
 

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -134,7 +135,10 @@ func (o Outputs) CrossChecks() []Check {
 // cachepoolAdmin, in node order, named as their machines
 // (cachepool-node-N); none reached through a transport yet.
 func (o Outputs) CachePoolNodes() []PoolNode {
-	eps, admin := o.list("cachepoolEndpoints"), o.list("cachepoolAdmin")
+	eps, admin := o.list("cachepoolSlots"), o.list("cachepoolAdmin")
+	if len(eps) == 0 { // a pool without slots: every node active
+		eps = o.list("cachepoolEndpoints")
+	}
 	var ns []PoolNode
 	for i := range max(len(eps), len(admin)) {
 		n := PoolNode{Name: fmt.Sprintf("cachepool-node-%d", i+1)}
@@ -147,6 +151,25 @@ func (o Outputs) CachePoolNodes() []PoolNode {
 		ns = append(ns, n)
 	}
 	return ns
+}
+
+// poolMembers reads the live membership from the manager when the stack
+// has one (managerUrl, managerToken); nil: every node is a member.
+func (o Outputs) poolMembers() func(ctx context.Context) ([]string, error) {
+	if u, tok := o.str("managerUrl"), o.str("managerToken"); u != "" && tok != "" {
+		return ManagerMembers(u, tok)
+	}
+	return nil
+}
+
+// upMembers are the members as of the end of up (cachepoolEndpoints) when
+// the stack has slots beyond them; nil: every node is a member.
+func (o Outputs) upMembers() func(ctx context.Context) ([]string, error) {
+	if len(o.list("cachepoolSlots")) == 0 {
+		return nil
+	}
+	eps := o.list("cachepoolEndpoints")
+	return func(context.Context) ([]string, error) { return eps, nil }
 }
 
 // RiakNodeNames are the Riak nodes' names, riak@<private address>, from
@@ -181,7 +204,7 @@ func (o Outputs) ClusterChecks(platform string, riakNodes int, machines []Machin
 	}
 	if nodes := o.CachePoolNodes(); len(nodes) > 0 {
 		if platform == "local" {
-			cs = append(cs, CachePoolAgree(nodes))
+			cs = append(cs, CachePoolAgree(nodes, o.poolMembers()))
 		} else {
 			var missing []string
 			for i, n := range nodes {
@@ -196,7 +219,9 @@ func (o Outputs) ClusterChecks(platform string, riakNodes int, machines []Machin
 				notes = append(notes, fmt.Sprintf("cachepool/agree is skipped: the cache nodes' admin APIs listen on their private addresses only, so it reads them over SSH, and %s %s not reached over SSH",
 					strings.Join(missing, ", "), plural(len(missing), "is", "are")))
 			} else {
-				cs = append(cs, CachePoolAgree(nodes))
+				// The manager's API is private unless manager:allowCidr opens
+				// it: the active set is the one up left (cachepoolEndpoints).
+				cs = append(cs, CachePoolAgree(nodes, o.upMembers()))
 			}
 		}
 	}
