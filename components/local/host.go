@@ -63,6 +63,12 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		return nil, fmt.Errorf("local host %s: the name is taken by the stack folder's %s/ (choose another machine name)", name, name)
 	}
 	l := p.Layout(name)
+	if p.ssh.open() {
+		var err error
+		if args, err = p.withSSH(ctx, name, l, args, opts...); err != nil {
+			return nil, err
+		}
+	}
 	disk := &Disk{}
 	if err := ctx.RegisterResource(DiskType, name+"-disk", pulumi.Map{
 		"name": pulumi.String(name),
@@ -93,6 +99,9 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		"reloads":  inputs.ApplyT(func(v any) map[string]string { return v.(hostInputs).reloads }).(pulumi.StringMapOutput),
 		"dataDir":  disk.Dir,
 	}
+	if p.net != nil {
+		props["net"] = p.hostNet(args.Group)
+	}
 	if len(args.Secrets) > 0 {
 		if machineSecrets == nil {
 			return nil, fmt.Errorf("local host %s: %d secrets but this platform cannot deliver them", name, len(args.Secrets))
@@ -110,7 +119,12 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 	if err != nil {
 		return nil, fmt.Errorf("local host %s: %w", name, err)
 	}
-	return &platform.Machine{Name: name, PrivateIP: h.Address, PublicIP: h.Address, Resource: h}, nil
+	handle := pulumi.StringMap{"dir": pulumi.String(l.Root), "bind": h.Address}.ToStringMapOutput()
+	m := &platform.Machine{Name: name, PrivateIP: h.Address, PublicIP: h.Address, Resource: h, Handle: handle}
+	if p.ssh.open() {
+		m.SSHHost = h.Address
+	}
+	return m, nil
 }
 
 // hostInputs are the Host's inputs that depend on outputs.

@@ -18,20 +18,24 @@ func (p *Platform) Layout(machine string) platform.Layout {
 	l := platform.Layout{
 		Root:       filepath.Join(p.dir, machine),
 		Bind:       p.claim(machine),
-		PortOffset: portOffset(),
+		PortOffset: p.portOffset(),
 		Local:      true,
 	}
 	p.layouts[machine] = l
 	return l
 }
 
-// claim gives machine the first free address of its probe sequence. The
+// claim gives machine the first free address of its probe sequence (a
+// 127.x.y.z of its own, or in netns mode one of the stack's /24). The
 // sequence depends only on (stack, machine), so a machine keeps its address
 // across runs; only a hash collision (about 1 in 4 million per pair) makes
 // the address depend on the order machines are declared in.
 func (p *Platform) claim(machine string) string {
 	for i := 0; ; i++ {
 		a := Address(p.stack, machine, i)
+		if p.net != nil {
+			a = p.net.address(machine, i)
+		}
 		if o, taken := p.owner[a]; !taken || o == machine {
 			p.owner[a] = machine
 			return a

@@ -2,7 +2,7 @@ package local
 
 import (
 	"encoding/json"
-	"net"
+	stdnet "net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,7 +32,7 @@ func TestAddress(t *testing.T) {
 			if a != Address(tt.stack, tt.machine, 0) {
 				t.Fatal("address is not deterministic")
 			}
-			ip := net.ParseIP(a).To4()
+			ip := stdnet.ParseIP(a).To4()
 			if ip == nil || ip[0] != 127 || ip[1] < 64 || ip[1] > 127 || ip[3] == 0 || ip[3] == 255 {
 				t.Fatalf("address %s outside 127.64.0.0/10 or ends in .0/.255", a)
 			}

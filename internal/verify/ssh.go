@@ -34,6 +34,10 @@ type SSHConfig struct {
 	Sudo bool
 	// Timeout bounds the TCP connect and the handshake (default 10s).
 	Timeout time.Duration
+	// TwinDir, when set, is the host folder of a twin host in namespace
+	// mode: it has no systemd, so services are checked through their pid
+	// files there (as Local does, but read over SSH).
+	TwinDir string
 }
 
 // SSH reaches a machine over one SSH connection.
@@ -228,8 +232,12 @@ func Unit(sv role.Service) string {
 	return cloudinit.UnitName(sv)
 }
 
-// Service asks systemd whether the unit is active and enabled.
+// Service asks systemd whether the unit is active and enabled; on a
+// twin host (TwinDir), whether the pid file's process runs.
 func (s *SSH) Service(ctx context.Context, sv role.Service) (ServiceState, error) {
+	if s.cfg.TwinDir != "" {
+		return s.twinService(ctx, sv)
+	}
 	unit := ShellQuote(Unit(sv))
 	active, code, err := s.Run(ctx, "systemctl is-active "+unit)
 	if err != nil {
