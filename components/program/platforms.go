@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/cloudlabs/cloudlabs/components/aws"
 	"github.com/cloudlabs/cloudlabs/components/gcp"
@@ -52,3 +53,10 @@ func LocalStateDir() string {
 	}
 	return filepath.Join(base, "cloudlabs", "twin")
 }
+
+// The cloud's location as the providers read it from the stack config
+// (aws:region; gcp:project, gcp:zone): what the pool manager passes to
+// the cloud's API when it starts and stops slots.
+func awsRegion(ctx *pulumi.Context) string  { return config.Get(ctx, "aws:region") }
+func gcpProject(ctx *pulumi.Context) string { return config.Get(ctx, "gcp:project") }
+func gcpZone(ctx *pulumi.Context) string    { return config.Get(ctx, "gcp:zone") }

@@ -175,17 +175,35 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 		machines = append(append(machines, f.LB), f.Nodes...)
 	}
 	if cfg.Enabled("cachepool") {
+		var clients []string
+		if cfg.Enabled("gallery") {
+			clients = append(clients, components.GalleryGroup)
+		}
 		c, err := components.NewCachePool(ctx, "cachepool", p, &components.CachePoolArgs{
-			Nodes: cfg.CachePoolNodes, CapacityMB: cfg.CachePoolCapacityMB, Policy: cfg.CachePoolPolicy,
-			Binary: bins["cachenode"], AllowCIDR: cfg.CachePoolAllowCIDR,
-		})
+			Slots: cfg.CachePoolMaxNodes, Nodes: cfg.CachePoolNodes, CapacityMB: cfg.CachePoolCapacityMB, Policy: cfg.CachePoolPolicy,
+			Node: bins["cachenode"], Manager: bins["manager"], AllowCIDR: cfg.CachePoolAllowCIDR, ManagerAllowCIDR: cfg.ManagerAllowCIDR,
+			Region: awsRegion(ctx), Project: gcpProject(ctx), Zone: gcpZone(ctx), Stack: ctx.Stack(),
+		}, clients)
 		if err != nil {
 			return err
 		}
+		export("cachepoolSlots", c.Slots)
 		export("cachepoolEndpoints", c.Endpoints)
 		export("cachepoolAdmin", c.Admin)
 		export("cachepoolAdminToken", c.AdminToken) // a secret: outputs --show-secrets
-		machines = append(machines, c.Nodes...)
+		export("managerUrl", c.ManagerURL)
+		export("managerToken", c.ManagerToken) // a secret
+		machines = append(append(machines, c.Nodes...), c.ManagerVM)
+		if cfg.Enabled("gallery") {
+			g, err := components.NewGallery(ctx, "gallery", p, &components.GalleryArgs{
+				Binary: bins["gallery"], Pool: c, Ring: cfg.CachePoolRing, MaxImageMB: cfg.GalleryMaxImageMB, HTTPAllowCIDR: cfg.HTTPAllowCIDR,
+			})
+			if err != nil {
+				return err
+			}
+			export("galleryUrl", g.URL)
+			machines = append(machines, g.Machine)
+		}
 	}
 	if cfg.SSHOpen() {
 		cmds := pulumi.StringMap{}
