@@ -78,6 +78,11 @@ type Platform struct {
 	account *serviceaccount.Account
 	reader  *storage.BucketIAMMember
 	secrets map[string]stackSecret // by secret name, created on first use
+
+	dataBuckets map[*platform.Bucket]bool // DataBucket's buckets, for MachineArgs.Buckets
+	db          *dbNetwork                // private services access, created on first use
+	control     *controlState             // who starts and stops which instances
+	guard       worldGuard
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -147,7 +152,8 @@ func newPlatform(s Settings) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Platform{s: s, types: types, arch: arch}, nil
+	return &Platform{s: s, types: types, arch: arch, dataBuckets: map[*platform.Bucket]bool{},
+		control: &controlState{}, guard: worldGuard{ssh: s.SSHAllowCIDR}}, nil
 }
 
 // sizes is how Compute Engine names the abstract sizes. On arm64 the

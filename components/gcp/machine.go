@@ -40,6 +40,12 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 	if err != nil {
 		return nil, err
 	}
+	if err := p.checkGrants(name, args); err != nil {
+		return nil, err
+	}
+	if err := p.guard.machine(name, args); err != nil {
+		return nil, err
+	}
 	after := []pulumi.Resource{p.reader}
 	syncs, objs, err := p.dynamicObjects(ctx, name, args.Dynamic, opts)
 	if err != nil {
@@ -52,19 +58,27 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		Email:  p.account.Email,
 		Scopes: pulumi.StringArray{pulumi.String(ReadOnlyScope)},
 	}
+	// So does a machine that controls a group: the instances' IAM
+	// bindings name its account.
 	secretIDs := map[string]string{}
-	if len(secretNames) > 0 {
-		acct, ready, err := p.machineAccount(ctx, name, secretNames, args.Secrets, opts)
+	if len(secretNames) > 0 || args.Controls != "" {
+		acct, ready, err := p.machineAccount(ctx, name, secretNames, args.Secrets, args.Controls, opts)
 		if err != nil {
 			return nil, err
 		}
-		account = &compute.InstanceServiceAccountArgs{
-			Email:  acct.Email,
-			Scopes: pulumi.StringArray{pulumi.String(SecretScope)},
+		scopes := pulumi.StringArray{pulumi.String(SecretScope)}
+		if len(secretNames) == 0 {
+			scopes = pulumi.StringArray{pulumi.String(ReadOnlyScope), pulumi.String(ComputeScope)}
 		}
+		account = &compute.InstanceServiceAccountArgs{Email: acct.Email, Scopes: scopes}
 		after = append(after, ready...)
 		for _, s := range secretNames {
 			secretIDs[s] = SecretID(p.s.Project, p.s.Stack, s)
+		}
+		if args.Controls != "" {
+			if err := p.addController(ctx, name, args.Controls, acct.Email, opts); err != nil {
+				return nil, err
+			}
 		}
 	}
 	userData := p.userData(name, args.Role, syncs, secretNames, secretIDs)
@@ -136,6 +150,10 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		return nil, fmt.Errorf("machine %s: %w", name, err)
 	}
 
+	if err := p.addControlled(ctx, name, args.Group, inst, opts); err != nil {
+		return nil, err
+	}
+
 	nic := inst.NetworkInterfaces.Index(pulumi.Int(0))
 	natIP := nic.AccessConfigs().Index(pulumi.Int(0)).NatIp().Elem()
 	m := &platform.Machine{
@@ -144,6 +162,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		PublicIP:  pulumi.String("").ToStringOutput(),
 		SSHHost:   pulumi.String("").ToStringOutput(),
 		Resource:  inst,
+		Handle:    pulumi.StringMap{"instance": inst.Name, "zone": inst.Zone}.ToStringMapOutput(),
 	}
 	if addr != nil {
 		m.PublicIP = addr.Address

@@ -74,21 +74,34 @@ func AccountID(project, stack string) string {
 }
 
 // MachineAccountID is the service account id of one machine of a stack
-// (machines that read secrets have their own): 6-30 characters of
-// [a-z0-9-], starting with a letter, unique per (project, stack, machine).
+// (machines that read secrets or control a group have their own): 6-30
+// characters of [a-z0-9-], starting with a letter, unique per (project,
+// stack, machine).
 func MachineAccountID(project, stack, machine string) string {
+	return scopedAccountID("cm", project, stack, machine)
+}
+
+// BucketAccountID is the service account id whose HMAC key reaches one
+// data bucket of a stack, unique per (project, stack, bucket).
+func BucketAccountID(project, stack, bucket string) string {
+	return scopedAccountID("cb", project, stack, bucket)
+}
+
+// scopedAccountID is <prefix>-<name, at most 19>-<hash of project, stack
+// and name>.
+func scopedAccountID(prefix, project, stack, name string) string {
 	h := fnv.New32a()
-	fmt.Fprintf(h, "%s/%s/%s", project, stack, machine)
-	name := []byte(strings.ToLower(machine))
-	for i, c := range name {
+	fmt.Fprintf(h, "%s/%s/%s", project, stack, name)
+	b := []byte(strings.ToLower(name))
+	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			name[i] = '-'
+			b[i] = '-'
 		}
 	}
-	if len(name) > 19 {
-		name = name[:19]
+	if len(b) > 19 {
+		b = b[:19]
 	}
-	return fmt.Sprintf("cm-%s-%06x", strings.Trim(string(name), "-"), h.Sum32()&0xffffff)
+	return fmt.Sprintf("%s-%s-%06x", prefix, strings.Trim(string(b), "-"), h.Sum32()&0xffffff)
 }
 
 // tagPattern is what GCP accepts as a network tag (RFC 1035 label).

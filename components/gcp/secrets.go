@@ -59,15 +59,21 @@ func (p *Platform) stackSecret(ctx *pulumi.Context, name string, value pulumi.St
 	return s, nil
 }
 
-// machineAccount gives a machine that installs secrets a service account
-// of its own: objectViewer on the artifact bucket (what the stack's shared
-// account has) and secretAccessor on exactly its secrets. Machines without
-// secrets keep the shared account, which can read no secret.
-func (p *Platform) machineAccount(ctx *pulumi.Context, machine string, names []string, values map[string]pulumi.StringOutput, opts []pulumi.ResourceOption) (*serviceaccount.Account, []pulumi.Resource, error) {
+// machineAccount gives a machine that installs secrets or controls a
+// group a service account of its own: objectViewer on the artifact bucket
+// (what the stack's shared account has), secretAccessor on exactly its
+// secrets, and (granted by addController) start/stop on the controlled
+// group's instances. Other machines keep the shared account, which can
+// read no secret and control nothing.
+func (p *Platform) machineAccount(ctx *pulumi.Context, machine string, names []string, values map[string]pulumi.StringOutput, controls string, opts []pulumi.ResourceOption) (*serviceaccount.Account, []pulumi.Resource, error) {
+	does := "reads the stack's artifact bucket and its own secrets, nothing else."
+	if controls != "" {
+		does = "reads the stack's artifact bucket and its own secrets, starts and stops the " + controls + " machines, nothing else."
+	}
 	acct, err := serviceaccount.NewAccount(ctx, machine+"-sa", &serviceaccount.AccountArgs{
 		AccountId:   pulumi.String(MachineAccountID(p.s.Project, p.s.Stack, machine)),
 		DisplayName: pulumi.Sprintf("cloudlabs %s/%s %s", p.s.Project, p.s.Stack, machine),
-		Description: pulumi.String("Runs machine " + machine + "; reads the stack's artifact bucket and its own secrets, nothing else."),
+		Description: pulumi.String("Runs machine " + machine + "; " + does),
 	}, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("machine %s: service account: %w", machine, err)
