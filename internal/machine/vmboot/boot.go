@@ -30,6 +30,11 @@ type Boot struct {
 	// CloudPort is where the Cloud server listens on this computer's
 	// loopback (the guest reaches it at HostAddr).
 	CloudPort int
+	// StorePort, StoreHosts and CAPEM are the secret store's, when the
+	// user data reads secrets (Seed).
+	StorePort  int
+	StoreHosts []string
+	CAPEM      string
 	// Ports are the guest's service ports to forward to loopback.
 	Ports []int
 	// Accel is "kvm" or "tcg" (see Accel).
@@ -76,6 +81,7 @@ func (b *Boot) Start(ctx context.Context) error {
 		InstanceID: fmt.Sprintf("cloudlabs-vmboot-%s-%d", b.Machine, time.Now().UnixNano()), Hostname: b.Machine,
 		UserData: b.UserData, LoginKey: b.keys.LoginAuthorized,
 		HostKeyPrivate: b.keys.HostPrivate, HostKeyPublic: b.keys.HostPublic, CloudPort: b.CloudPort,
+		StorePort: b.StorePort, StoreHosts: b.StoreHosts, CAPEM: b.CAPEM,
 	}
 	seedPath := filepath.Join(b.Dir, "seed.iso")
 	if err := seed.Write(ctx, seedPath); err != nil {

@@ -183,12 +183,18 @@ func (c *Cloud) imds(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, imdsRole)
 	case "/latest/meta-data/iam/security-credentials/" + imdsRole:
 		writeJSON(w, map[string]string{
-			"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIAVMBOOT" + strings.ToUpper(c.token[7:17]),
+			"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": c.accessKeyID(),
 			"SecretAccessKey": c.token, "Token": c.token, "Expiration": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
 		})
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// accessKeyID is the access key of the credentials the fake IMDS gives.
+func (c *Cloud) accessKeyID() string {
+	c.init()
+	return "ASIAVMBOOT" + strings.ToUpper(c.token[7:17])
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

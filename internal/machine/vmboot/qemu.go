@@ -150,10 +150,11 @@ func (g *Guest) Stop(wait time.Duration) {
 	}
 }
 
-// Accel is "kvm" when QEMU can start a KVM guest here, else "tcg". It asks
+// Accel is "kvm" when QEMU can run a KVM guest here, else "tcg". It asks
 // QEMU itself: /dev/kvm may exist on a machine without nested
-// virtualization, where QEMU aborts as it sets up the vCPU; a QEMU that
-// answers on its monitor has set it up.
+// virtualization, where QEMU starts and then aborts as it sets up the
+// vCPU's registers. So the probe starts a paused guest, resumes it over
+// the monitor (QMP) and takes KVM only when both commands are answered.
 func Accel(ctx context.Context) string {
 	if _, err := os.Stat("/dev/kvm"); err != nil {
 		return "tcg"
@@ -174,11 +175,28 @@ func Accel(ctx context.Context) string {
 	}
 	defer cmd.Wait()
 	defer in.Close()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.Contains(line, `"QMP"`) {
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	// answered sends a command and reads until its answer (events may
+	// come first); false when QEMU ends first.
+	answered := func(command string) bool {
+		fmt.Fprintln(in, command)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), `{"return"`) {
+				return true
+			}
+			if strings.HasPrefix(sc.Text(), `{"error"`) {
+				return false
+			}
+		}
+		return false
+	}
+	if !sc.Scan() || !strings.Contains(sc.Text(), `"QMP"`) {
 		return "tcg"
 	}
-	fmt.Fprintln(in, `{"execute":"qmp_capabilities"}`)
+	if !answered(`{"execute":"qmp_capabilities"}`) || !answered(`{"execute":"cont"}`) {
+		return "tcg"
+	}
 	fmt.Fprintln(in, `{"execute":"quit"}`)
 	return "kvm"
 }

@@ -36,6 +36,13 @@ type Seed struct {
 	// CloudPort is the port of the Cloud server on this computer: the
 	// guest's metadata requests (169.254.169.254:80) go there.
 	CloudPort int
+	// StorePort is the port of the SecretStore on this computer, 0 when
+	// the user data reads no secret; StoreHosts are the store names the
+	// guest resolves to the metadata address, whose port 443 goes there;
+	// CAPEM is the boot's CA, which the guest trusts.
+	StorePort  int
+	StoreHosts []string
+	CAPEM      string
 }
 
 // MetaData is the seed's meta-data file.
@@ -55,20 +62,31 @@ func (s Seed) VendorData() (string, error) {
 	if s.LoginKey == "" || s.HostKeyPrivate == "" || s.HostKeyPublic == "" || s.CloudPort == 0 {
 		return "", fmt.Errorf("vendor-data: the login key, the host key and the cloud port are all required")
 	}
+	store := ""
+	names := []string{"metadata.google.internal", "metadata"}
+	if s.StorePort != 0 {
+		if s.CAPEM == "" || len(s.StoreHosts) == 0 {
+			return "", fmt.Errorf("vendor-data: a secret store needs its CA and host names")
+		}
+		store = fmt.Sprintf("    ip daddr %s tcp dport 443 dnat to %s:%d\n", MetadataAddr, HostAddr, s.StorePort)
+		names = append(names, s.StoreHosts...)
+	}
 	nft := fmt.Sprintf(`table ip cloudlabs_vmboot {
   chain output {
     type nat hook output priority -100; policy accept;
     ip daddr %s tcp dport 80 dnat to %s:%d
-  }
+%s  }
 }
-`, MetadataAddr, HostAddr, s.CloudPort)
-	hosts := fmt.Sprintf("grep -q metadata.google.internal /etc/hosts || echo '%s metadata.google.internal metadata' >>/etc/hosts", MetadataAddr)
+`, MetadataAddr, HostAddr, s.CloudPort, store)
+	hostsLine := MetadataAddr + " " + strings.Join(names, " ")
+	hosts := fmt.Sprintf("grep -qxF '%s' /etc/hosts || echo '%s' >>/etc/hosts", hostsLine, hostsLine)
 	doc := struct {
 		Bootcmd           [][]string        `yaml:"bootcmd"`
 		SSHAuthorizedKeys []string          `yaml:"ssh_authorized_keys"`
 		SSHKeys           map[string]string `yaml:"ssh_keys"`
 		SSHGenkeytypes    []string          `yaml:"ssh_genkeytypes"`
 		ManageEtcHosts    string            `yaml:"manage_etc_hosts"`
+		CACerts           *caCerts          `yaml:"ca_certs,omitempty"`
 	}{
 		Bootcmd: [][]string{
 			{"sh", "-ec", "nft -f - <<'EOF'\n" + nft + "EOF"},
@@ -84,11 +102,18 @@ func (s Seed) VendorData() (string, error) {
 		// complains otherwise).
 		ManageEtcHosts: "localhost",
 	}
+	if s.CAPEM != "" {
+		doc.CACerts = &caCerts{Trusted: []string{s.CAPEM}}
+	}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
 		return "", err
 	}
 	return "#cloud-config\n# cloudlabs vmboot: the boot's own additions (login, host key, metadata redirect), not the machine's user data.\n" + string(b), nil
+}
+
+type caCerts struct {
+	Trusted []string `yaml:"trusted"`
 }
 
 // Write makes the NoCloud volume at path (an ISO 9660 labelled cidata,

@@ -1,6 +1,9 @@
 package vmboot
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -258,5 +261,129 @@ func TestConsoleTailDropsEscapes(t *testing.T) {
 	}
 	if got := ConsoleTail(filepath.Join(t.TempDir(), "none"), 2); !strings.Contains(got, "no console log") {
 		t.Errorf("missing log: %q", got)
+	}
+}
+
+// TestVendorDataWithSecretStore: with a store, the guest trusts the boot's
+// CA, resolves the stores' names to the metadata address and sends its
+// port 443 to the store; cloud-init's schema accepts it.
+func TestVendorDataWithSecretStore(t *testing.T) {
+	s := testSeed(t)
+	ca, _, err := NewCA([]string{"ssm.eu-north-1.amazonaws.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.StorePort, s.StoreHosts, s.CAPEM = 40124, []string{"ssm.eu-north-1.amazonaws.com"}, ca
+	vd, err := s.VendorData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Bootcmd [][]string `yaml:"bootcmd"`
+		CACerts struct {
+			Trusted []string `yaml:"trusted"`
+		} `yaml:"ca_certs"`
+	}
+	if err := yaml.Unmarshal([]byte(vd), &doc); err != nil {
+		t.Fatal(err)
+	}
+	all := ""
+	for _, c := range doc.Bootcmd {
+		all += strings.Join(c, " ") + "\n"
+	}
+	for _, want := range []string{"tcp dport 443 dnat to 10.0.2.2:40124", "169.254.169.254 metadata.google.internal metadata ssm.eu-north-1.amazonaws.com"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("bootcmd lacks %q:\n%s", want, all)
+		}
+	}
+	if len(doc.CACerts.Trusted) != 1 || doc.CACerts.Trusted[0] != ca {
+		t.Errorf("ca_certs.trusted = %q, want the boot's CA", doc.CACerts.Trusted)
+	}
+	f := filepath.Join(t.TempDir(), "vendor-data")
+	os.WriteFile(f, []byte(vd), 0o600)
+	if out, err := exec.Command("cloud-init", "schema", "--config-file", f).CombinedOutput(); err != nil {
+		t.Errorf("cloud-init schema refuses the vendor-data: %v\n%s", err, out)
+	}
+	s.CAPEM = ""
+	if _, err := s.VendorData(); err == nil {
+		t.Error("a store without a CA was accepted")
+	}
+}
+
+func TestStoreHosts(t *testing.T) {
+	ud := "curl 'https://ssm.eu-north-1.amazonaws.com/' x\n\"https://secretmanager.googleapis.com/v1/projects\" https://ssm.eu-north-1.amazonaws.com/ https://storage.googleapis.com/b"
+	got := strings.Join(StoreHosts(ud), " ")
+	if got != "ssm.eu-north-1.amazonaws.com secretmanager.googleapis.com" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestSecretStoreAnswersOnlyTheGuestsCredentials: SSM's GetParameter with
+// the access key and session token the fake IMDS gave, Secret Manager's
+// access with the metadata token; anything else is refused.
+func TestSecretStoreAnswersOnlyTheGuestsCredentials(t *testing.T) {
+	ca, cert, err := NewCA([]string{"ssm.eu-north-1.amazonaws.com", "secretmanager.googleapis.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := &Cloud{Platform: "aws"}
+	cloud.init()
+	store := &SecretStore{Cloud: cloud, Secrets: map[string]string{"/cloudlabs/s/token": "v1", "tok": "v2"}, Cert: cert}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go store.Serve(l)
+	t.Cleanup(func() { store.Close() })
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(ca)) {
+		t.Fatal("CA PEM does not parse")
+	}
+	addr := l.Addr().String()
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		},
+	}}
+	ssm := func(auth, token, name string) (int, string) {
+		req, _ := http.NewRequest("POST", "https://ssm.eu-north-1.amazonaws.com/", strings.NewReader(`{"Name":"`+name+`","WithDecryption":true}`))
+		req.Header.Set("X-Amz-Target", "AmazonSSM.GetParameter")
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("X-Amz-Security-Token", token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("TLS to the store under the boot's CA: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	good := "AWS4-HMAC-SHA256 Credential=" + cloud.accessKeyID() + "/20261130/eu-north-1/ssm/aws4_request, SignedHeaders=host, Signature=00"
+	if code, body := ssm(good, cloud.token, "/cloudlabs/s/token"); code != 200 || !strings.Contains(body, `"Value":"v1"`) {
+		t.Errorf("GetParameter: %d %s", code, body)
+	}
+	if code, _ := ssm("AWS4-HMAC-SHA256 Credential=AKIAOTHER/x", cloud.token, "/cloudlabs/s/token"); code != 400 {
+		t.Errorf("another access key: %d, want 400", code)
+	}
+	if code, body := ssm(good, cloud.token, "/cloudlabs/s/other"); code != 400 || !strings.Contains(body, "ParameterNotFound") {
+		t.Errorf("unknown parameter: %d %s", code, body)
+	}
+	sm := func(auth string) (int, string) {
+		req, _ := http.NewRequest("GET", "https://secretmanager.googleapis.com/v1/projects/p/secrets/tok/versions/latest:access", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := sm("Bearer " + cloud.token); code != 200 || !strings.Contains(body, `"data":"djI="`) {
+		t.Errorf("Secret Manager access: %d %s", code, body)
+	}
+	if code, _ := sm("Bearer other"); code != 401 {
+		t.Errorf("another token: %d, want 401", code)
 	}
 }
