@@ -27,7 +27,7 @@
 # Environment: ROUNDS (3), DURATION per mcload measurement (4s), THREADS
 # (2, both servers), MEMORY_MB (64), KEYS (10000), VALUE (100), GET_RATIO
 # (0.9), MEMSLAP_OPS (150000 per get/set measurement), MEMSLAP_MGET_KEYS
-# (20000 keys per client), GOROUTINE (1), SCENARIOS (see below), PORT_BASE
+# (2000 keys per client), GOROUTINE (1), SCENARIOS (see below), PORT_BASE
 # (18211; uses PORT_BASE to PORT_BASE+2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +42,7 @@ KEYS=${KEYS:-10000}
 VALUE=${VALUE:-100}
 GET_RATIO=${GET_RATIO:-0.9}
 MEMSLAP_OPS=${MEMSLAP_OPS:-150000}
-MEMSLAP_MGET_KEYS=${MEMSLAP_MGET_KEYS:-20000}
+MEMSLAP_MGET_KEYS=${MEMSLAP_MGET_KEYS:-2000}
 GOROUTINE=${GOROUTINE:-1}
 SCENARIOS=${SCENARIOS:-"mcload:50 mcload:500 mcload:50:16 mcload:500:16 memslap-get:50 memslap-get:500 memslap-set:50 memslap-mget:50"}
 PORT_BASE=${PORT_BASE:-18211}
@@ -111,11 +111,19 @@ measure() {
     'BEGIN { printf "%.0f %.2f\n", n / s, t * 1e6 / hz / o }'
 }
 
-# column ARRAY NAME prints NAME's value of every round from ARRAY[NAME,round].
+# column ARRAY NAME prints NAME's value of every round from ARRAY[NAME,round]
+# (rounds where a server failed have none).
 column() {
   local -n arr=$1
   local r
-  for r in $(seq "$ROUNDS"); do printf '%s\n' "${arr[$2,$r]}"; done
+  for r in $(seq "$ROUNDS"); do [ -z "${arr[$2,$r]:-}" ] || printf '%s\n' "${arr[$2,$r]}"; done
+}
+
+# med reads numbers and prints their median, or "-" when there are none.
+med() {
+  local v
+  v=$(cat)
+  if [ -n "$v" ]; then median <<<"$v"; else echo -; fi
 }
 
 summary=()
@@ -123,32 +131,43 @@ log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at st
 for scen in $SCENARIOS; do
   read -r idle0 total0 < <(idle_ticks)
   load0=$(cut -d' ' -f1 /proc/loadavg)
-  declare -A rate=() cpu=() ratio_of=() cpu_ratio_of=()
+  declare -A rate=() cpu=() ratio_of=() cpu_ratio_of=() failed=()
   for round in $(seq "$ROUNDS"); do
     n=${#names[@]}
     for k in $(seq 0 $((n - 1))); do
       i=$(((k + round) % n))
-      res=$(measure "$scen" "${ports[$i]}" "${server_pids[$i]}") || die "$scen on ${names[$i]} failed"
-      read -r "rate[${names[$i]},$round]" "cpu[${names[$i]},$round]" <<<"$res"
+      name=${names[$i]}
+      # A failed measurement (errors, misses, a generator's timeout) is
+      # counted and reported, and leaves that round out for that server.
+      if res=$(measure "$scen" "${ports[$i]}" "${server_pids[$i]}" 2>"$work/measure.err"); then
+        read -r "rate[$name,$round]" "cpu[$name,$round]" <<<"$res"
+      else
+        failed[$name]=$((${failed[$name]:-0} + 1))
+        log "$scen round $round on $name FAILED: $(grep -v '^Time\|^---' "$work/measure.err" | head -c 300)"
+      fi
     done
     line="round $round: $scen"
     for name in "${names[@]}"; do
+      [ -n "${rate[$name,$round]:-}" ] || { line+=" | $name failed"; continue; }
       line+=" | $name ${rate[$name,$round]} ops/s, ${cpu[$name,$round]} us CPU/op"
+      [ -n "${rate[memcached,$round]:-}" ] || continue
       ratio_of[$name,$round]=$(ratio "${rate[$name,$round]}" "${rate[memcached,$round]}")
       cpu_ratio_of[$name,$round]=$(ratio "${cpu[$name,$round]}" "${cpu[memcached,$round]}")
     done
-    printf '%s | cachenode/memcached %s, CPU per op %s\n' "$line" "${ratio_of[cachenode,$round]}" "${cpu_ratio_of[cachenode,$round]}"
+    printf '%s | cachenode/memcached %s, CPU per op %s\n' "$line" "${ratio_of[cachenode,$round]:--}" "${cpu_ratio_of[cachenode,$round]:--}"
   done
   read -r idle1 total1 < <(idle_ticks)
   idle=$(awk -v i=$((idle1 - idle0)) -v t=$((total1 - total0)) 'BEGIN { printf "%.0f", 100 * i / t }')
-  row="$scen | $(column ratio_of cachenode | median) | $(column cpu_ratio_of cachenode | median)"
+  row="$scen | $(column ratio_of cachenode | med) | $(column cpu_ratio_of cachenode | med)"
+  fails=""
   for name in "${names[@]}"; do
-    row+=" | $(column rate "$name" | median) / $(column cpu "$name" | median)"
+    row+=" | $(column rate "$name" | med) / $(column cpu "$name" | med)"
+    [ -z "${failed[$name]:-}" ] || fails+=" $name ${failed[$name]}/$ROUNDS"
   done
   if [ "$GOROUTINE" = 1 ]; then
-    row+=" | $(column ratio_of goroutine | median) | $(column cpu_ratio_of goroutine | median)"
+    row+=" | $(column ratio_of goroutine | med) | $(column cpu_ratio_of goroutine | med)"
   fi
-  summary+=("$row | $load0-$(cut -d' ' -f1 /proc/loadavg) | $idle%")
+  summary+=("$row | $load0-$(cut -d' ' -f1 /proc/loadavg) | $idle% | ${fails:- none}")
 done
 
 printf '\nmedians over %s rounds (%s threads each, %s MB, mcload %s per measurement, %s keys, %s-byte values, %s%% gets)\n' \
@@ -156,5 +175,5 @@ printf '\nmedians over %s rounds (%s threads each, %s MB, mcload %s per measurem
 header="scenario | cachenode/memcached ops/s (goal >= 1) | cachenode/memcached CPU per op (goal <= 1)"
 for name in "${names[@]}"; do header+=" | $name ops/s / us CPU per op"; done
 [ "$GOROUTINE" = 1 ] && header+=" | goroutine layer/memcached ops/s | goroutine layer/memcached CPU per op"
-printf '%s | load average start-end | idle CPU\n' "$header"
+printf '%s | load average start-end | idle CPU | failed rounds\n' "$header"
 printf '%s\n' "${summary[@]}"

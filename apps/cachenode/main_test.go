@@ -103,6 +103,25 @@ func TestParseFlags(t *testing.T) {
 		{name: "bad policy", args: []string{"-policy", "fifo"}, wantErr: "lru, random, lfu"},
 		{name: "bad capacity", args: []string{"-capacity", "lots"}, wantErr: "size"},
 		{name: "bad max conns", args: []string{"-max-conns", "0"}, wantErr: "max-conns"},
+		{name: "event loops by default", check: func(o options) string {
+			if o.goroutines {
+				return "goroutine layer chosen without -net"
+			}
+			return ""
+		}},
+		{name: "goroutine layer", args: []string{"-net", "goroutine"}, check: func(o options) string {
+			if !o.goroutines {
+				return "-net goroutine ignored"
+			}
+			return ""
+		}},
+		{name: "network layer from environment", env: map[string]string{"CACHENODE_NET": "goroutine"}, check: func(o options) string {
+			if !o.goroutines {
+				return "CACHENODE_NET=goroutine ignored"
+			}
+			return ""
+		}},
+		{name: "bad network layer", args: []string{"-net", "epoll"}, wantErr: "want eventloop or goroutine"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
