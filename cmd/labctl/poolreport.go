@@ -99,7 +99,7 @@ the twin's autoscaler interval can be shortened with its --interval flag.
 			if rep == nil {
 				return runErr
 			}
-			rep.Command, rep.Machine, rep.Target = command, poolreport.ThisMachine(), tg.Target
+			rep.Command, rep.Machine, rep.Target.Stack = command, poolreport.ThisMachine(), tg.Stack
 			if err := finishPoolReport(cmd, outDir, rep); err != nil {
 				return err
 			}

@@ -105,7 +105,7 @@ func AutoFigure(title string, a AutoRun) Figure {
 
 // MovementFigure is the key-movement chart.
 func MovementFigure(mv *MovementResult) Figure {
-	f := Figure{Title: "Keys moved by a resize, per hashing scheme", Subtitle: MovementDefinition, XLabel: "n: pool size before the resize (nodes)"}
+	f := Figure{Title: "Keys moved by a resize, per hashing scheme", Subtitle: MovementDefinition, XLabel: "n: pool size before the resize (nodes)", XStep: 1}
 	up := Panel{YLabel: "share moved, n → n+1", YMax: 1}
 	down := Panel{YLabel: "share moved, n → n−1", YMax: 1}
 	for _, s := range ring.Schemes() {

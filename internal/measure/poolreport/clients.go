@@ -73,9 +73,13 @@ type Decision struct {
 // Resized reports whether the decision changed the pool's size.
 func (d Decision) Resized() bool { return d.Outcome == "resized" && d.From != d.To }
 
-// MissRate is the miss rate the autoscaler decided on, if it recorded one.
+// MissRate is the miss rate the autoscaler decided on, if it recorded one
+// over a window that had gets (without gets it logs 0, which is no rate).
 func (d Decision) MissRate() (float64, bool) {
 	v, ok := d.Inputs["miss_rate"].(float64)
+	if gets, known := d.Inputs["gets"].(float64); known && gets == 0 {
+		return 0, false
+	}
 	return v, ok
 }
 

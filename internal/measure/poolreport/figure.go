@@ -21,8 +21,9 @@ type Figure struct {
 	XLabel   string
 	Panels   []Panel
 	Markers  []Marker
-	// XMin and XMax, when XMax > XMin, fix the x range.
-	XMin, XMax float64
+	// XMin and XMax, when XMax > XMin, fix the x range; XStep, when
+	// positive, is the least step between x ticks (1 for node counts).
+	XMin, XMax, XStep float64
 }
 
 // Panel is one plot area with its own y axis.
@@ -71,11 +72,13 @@ func (f Figure) Render(w io.Writer) error {
 	xs := f.xAxis()
 	plotW := float64(figW - figLeft - figRight)
 	sx := func(x float64) float64 { return figLeft + (x-xs.lo)/(xs.hi-xs.lo)*plotW }
-	v := figView{Title: f.Title, Subtitle: f.Subtitle, XLabel: f.XLabel, W: figW,
+	v := figView{Title: f.Title, Subtitle: f.Subtitle, XLabel: f.XLabel, W: figW, HalfW: figW / 2,
 		Left: figLeft, Right: figLeft + plotW, MidX: figLeft + plotW/2, LegendX: figLeft + plotW + 20}
 	y := float64(figTop)
-	color := 0
 	for _, p := range f.Panels {
+		// Colours restart in each panel: a series drawn in two panels
+		// (a scheme growing and shrinking) keeps its colour.
+		color := 0
 		ys := p.yAxis()
 		top, bottom := y, y+panelH
 		sy := func(v float64) float64 { return bottom - (v-ys.lo)/(ys.hi-ys.lo)*panelH }
@@ -133,7 +136,14 @@ func (f Figure) xAxis() axis {
 	if f.XMax > f.XMin {
 		lo, hi = f.XMin, f.XMax
 	}
-	return niceAxis(lo, hi, false)
+	a := niceAxis(lo, hi, false)
+	if f.XStep > a.step {
+		a = axis{lo: math.Floor(lo/f.XStep) * f.XStep, hi: math.Ceil(hi/f.XStep) * f.XStep, step: f.XStep}
+		for i := 0; a.lo+float64(i)*a.step <= a.hi+a.step/2; i++ {
+			a.ticks = append(a.ticks, a.lo+float64(i)*a.step)
+		}
+	}
+	return a
 }
 
 func (p Panel) yAxis() axis {
@@ -198,6 +208,7 @@ func num(v float64) string {
 type figView struct {
 	Title, Subtitle, XLabel                  string
 	W, H, Left, Right, Bottom, MidX, LegendX float64
+	HalfW                                    float64
 	Panels                                   []panelView
 	XTicks                                   []tickView
 	Markers                                  []markerView
@@ -252,7 +263,7 @@ var figTemplate = template.Must(template.New("figure").Funcs(template.FuncMap{
 }).Parse(`<svg xmlns="http://www.w3.org/2000/svg" width="{{f .W}}" height="{{f .H}}" viewBox="0 0 {{f .W}} {{f .H}}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text class="title" x="{{f .MidX}}" y="22" text-anchor="middle" font-size="16">{{xml .Title}}</text>
-<text class="subtitle" x="{{f .MidX}}" y="40" text-anchor="middle" font-size="11" fill="#444">{{xml .Subtitle}}</text>
+<text class="subtitle" x="{{f .HalfW}}" y="40" text-anchor="middle" font-size="11" fill="#444">{{xml .Subtitle}}</text>
 {{- range .Panels}}
 <g class="panel">
 <g class="grid" stroke="#e5e5e5">

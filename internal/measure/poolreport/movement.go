@@ -66,7 +66,9 @@ func (r *Runner) movement(ctx context.Context, scheme string) (*MovementResult, 
 	if r.Config.MovementMax > 0 {
 		most = min(most, r.Config.MovementMax)
 	}
-	res, err := ComputedOnly(max(most, 2))
+	// The computed table always spans the lab's 1..8 nodes; the
+	// measurement, the pool's own bound.
+	res, err := ComputedOnly(8)
 	if err != nil {
 		return nil, err
 	}

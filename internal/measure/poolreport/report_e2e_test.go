@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,13 @@ import (
 	"github.com/cloudlabs/cloudlabs/internal/measure/imageset"
 	"github.com/cloudlabs/cloudlabs/internal/measure/poolreport/poolreporttest"
 	"github.com/cloudlabs/cloudlabs/internal/pool/ring"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 )
+
+// example, when set, also writes the report into docs/pool-report-example,
+// the example the docs show: go test ./internal/measure/poolreport -run
+// TestReportOnRealPool -example
+var example = flag.Bool("example", false, "write TestReportOnRealPool's report into docs/pool-report-example")
 
 // smallConfig keeps a full report to a few hundred requests per scenario.
 func smallConfig(t *testing.T) Config {
@@ -38,6 +45,10 @@ func smallConfig(t *testing.T) Config {
 func TestReportOnRealPool(t *testing.T) {
 	st := poolreporttest.Start(t, 4, 2, ring.SchemeLab)
 	cfg := smallConfig(t)
+	if *example {
+		// Long enough runs for charts worth reading; still small SVGs.
+		cfg.Images, cfg.MovementKeys, cfg.Requests, cfg.Batch, cfg.Concurrency = 200, 200, 4000, 100, 8
+	}
 	mgr := &Manager{URL: st.ManagerURL, Token: st.Token}
 	gal := &Gallery{URL: st.GalleryURL}
 	ctx := context.Background()
@@ -55,9 +66,16 @@ func TestReportOnRealPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rep.Machine = ThisMachine()
 	dir := t.TempDir()
 	if err := WriteDir(dir, rep); err != nil {
 		t.Fatal(err)
+	}
+	if *example {
+		rep.Command = "go test ./internal/measure/poolreport -run TestReportOnRealPool -example (the test harness: real binaries on loopback)"
+		if err := WriteDir(filepath.Join(testkit.ModuleRoot(t), "docs", "pool-report-example"), rep); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(rep.Errors) != 0 || rep.Interrupted || len(rep.Left) != 0 {
 		t.Fatalf("errors %q, interrupted %v, not restored %q", rep.Errors, rep.Interrupted, rep.Left)
@@ -237,8 +255,8 @@ func TestReportOnRealPool(t *testing.T) {
 		if err := json.Unmarshal(readFile(t, dir, ReportJSON), &back); err != nil {
 			t.Fatalf("report.json: %v", err)
 		}
-		if back.Config.Seed != 42 || len(back.Manual) != len(rep.Manual) || back.Machine.CPUs == 0 && rep.Machine.CPUs != 0 {
-			t.Errorf("report.json: seed %d, %d manual runs", back.Config.Seed, len(back.Manual))
+		if back.Config.Seed != 42 || len(back.Manual) != len(rep.Manual) || back.ImageSet.Count != cfg.Images || back.Machine.CPUs == 0 {
+			t.Errorf("report.json: seed %d, %d manual runs, %d images, %d CPUs", back.Config.Seed, len(back.Manual), back.ImageSet.Count, back.Machine.CPUs)
 		}
 	})
 }

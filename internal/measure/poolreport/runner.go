@@ -67,7 +67,8 @@ func (r *Runner) Run(ctx context.Context, scenarios []string) (*Report, error) {
 	if err := r.Config.Check(); err != nil {
 		return nil, err
 	}
-	rep := &Report{Config: r.Config, Scenarios: scenarios, Started: r.now()}
+	rep := &Report{Config: r.Config, Scenarios: scenarios, Started: r.now(),
+		Target: Target{GalleryURL: r.Gallery.URL, ManagerURL: r.Manager.URL}}
 	var err error
 	if r.start.pool, err = r.Manager.Pool(ctx); err != nil {
 		return nil, err
