@@ -69,13 +69,20 @@ metadata requests (169.254.169.254, metadata.google.internal) to labctl,
 which answers as GCE's metadata server and EC2's IMDSv2 would. The guest has
 no mirror: the packages the stack's roles need are in the image.
 
-Bootable: the fibonacci backends, the load balancer (its upstream list names
-a fibonacci backend labctl runs on this computer) and the cache nodes
-(secrets: see --help of the README section). Not bootable: Riak (its package
-is a download from the internet) and the phone book (its store is Riak).
+A role's secrets cannot come from the stack's secret store in the guest:
+the user data's secret step runs unchanged against labctl's stand-in for SSM
+Parameter Store or Secret Manager (the store's name resolves to the metadata
+address, TLS under a CA made for this boot and trusted through vendor-data),
+which hands out fresh test values; a check compares the installed file with
+them.
 
-Times here (2 cores, TCG): an image build about a minute, a boot to the end
-of cloud-init about 2-3 minutes.`,
+Bootable: the fibonacci backends, the load balancer (its upstream list names
+a fibonacci backend labctl runs on this computer) and the cache nodes. Not
+bootable: Riak (its package is a download from the internet) and the phone
+book (its store is Riak).
+
+Times on 2 shared cores under TCG: an image build 1-7 minutes, a boot to the
+end of cloud-init 2-6 minutes, depending on the machine's load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -146,7 +146,16 @@ func build(ctx context.Context, cacheDir string, img Image, logf func(string, ..
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer func() {
+		// A tree with a file system still mounted in it (mmdebstrap
+		// killed before its cleanup) is left alone: removing it would
+		// reach into what is mounted there.
+		if m := mountsUnder(work); len(m) > 0 {
+			logf("base image: %s still has mounts (%s): not removed; umount them, then remove it", work, strings.Join(m, ", "))
+			return
+		}
+		os.RemoveAll(work)
+	}()
 	root := filepath.Join(work, "root")
 	logPath := filepath.Join(work, "mmdebstrap.log")
 	args := []string{
@@ -248,8 +257,11 @@ func runLogged(ctx context.Context, name string, args []string, logPath, what st
 	defer out.Close()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.WaitDelay = 10 * time.Second
+	// SIGTERM, not SIGKILL, on cancel and when labctl dies: mmdebstrap
+	// then unmounts what it mounted in the tree and ends its children.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -301,6 +313,22 @@ func lastLine(path string) string {
 		t = t[:160] + "…"
 	}
 	return t
+}
+
+// mountsUnder are the mount points at or below dir (/proc/self/mountinfo).
+func mountsUnder(dir string) []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return []string{"unknown: " + err.Error()}
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }
 
 func copyFile(src, dst string) error {

@@ -387,3 +387,14 @@ func TestSecretStoreAnswersOnlyTheGuestsCredentials(t *testing.T) {
 		t.Errorf("another token: %d, want 401", code)
 	}
 }
+
+// TestMountsUnderSeesMountPoints: a failed build's tree is removed only
+// when nothing is mounted in it.
+func TestMountsUnderSeesMountPoints(t *testing.T) {
+	if m := mountsUnder("/proc"); !slices.Contains(m, "/proc") {
+		t.Errorf("mountsUnder(/proc) = %v, want /proc among them", m)
+	}
+	if m := mountsUnder(t.TempDir()); len(m) != 0 {
+		t.Errorf("a fresh folder has mounts: %v", m)
+	}
+}
