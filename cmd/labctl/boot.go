@@ -246,8 +246,12 @@ func guestURLs(userData, base string) []string {
 	return out
 }
 
+// syncURL is the bucket object a sync step follows (cloudinit.AddSync:
+// cloudlabs-sync 'URL' 'PATH' 'RELOAD' once).
+var syncURL = regexp.MustCompile(`/usr/local/sbin/cloudlabs-sync '([^']+)'`)
+
 // pointArtifacts replaces the origin (scheme and host) of the bucket the
-// user data fetches its downloads from with base (the artifact server as
+// user data fetches its downloads and dynamic files from with base (the artifact server as
 // the guest reaches it), everywhere it occurs: the fetch steps and the
 // load balancer's sync of its upstream list. Object paths stay. The user
 // data must fetch from one origin, and no occurrence of it may remain.
@@ -256,11 +260,18 @@ func pointArtifacts(userData, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	origins := map[string]bool{}
+	urls := map[string]string{}
 	for _, dl := range d.Downloads {
-		u, err := url.Parse(dl.URL)
+		urls[dl.URL] = "download " + dl.Path
+	}
+	for _, m := range syncURL.FindAllStringSubmatch(userData, -1) {
+		urls[m[1]] = "the sync of a dynamic file"
+	}
+	origins := map[string]bool{}
+	for raw, what := range urls {
+		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" {
-			return "", fmt.Errorf("download %s: URL %q has no host", dl.Path, dl.URL)
+			return "", fmt.Errorf("%s: URL %q has no host", what, raw)
 		}
 		origins[u.Scheme+"://"+u.Host] = true
 	}
@@ -322,29 +333,24 @@ func serveGuest(c *vmboot.Cloud, userData, base string, apps *builtApps, upstrea
 
 // standInBackend runs the built fibonacci app on this computer's loopback,
 // as the load balancer's one backend (the guest reaches it at 10.0.2.2),
-// and waits until it answers its health endpoint. stop ends it.
-func standInBackend(ctx context.Context, apps *builtApps, dir string) (port int, stop func(), err error) {
+// on port, and waits until it answers its health endpoint. stop ends it.
+func standInBackend(ctx context.Context, apps *builtApps, dir string, port int) (stop func(), err error) {
 	apps.mu.Lock()
 	a, ok := apps.apps["fibonacci"]
 	apps.mu.Unlock()
 	if !ok {
-		return 0, nil, fmt.Errorf("the load balancer needs a fibonacci backend, and the stack built no fibonacci app")
+		return nil, fmt.Errorf("the load balancer needs a fibonacci backend, and the stack built no fibonacci app")
 	}
-	ports, err := vmboot.FreePorts(1)
-	if err != nil {
-		return 0, nil, err
-	}
-	port = ports[0]
 	logFile, err := os.Create(filepath.Join(dir, "backend.log"))
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	cmd := exec.Command(a.Path, "--listen", "127.0.0.1:"+strconv.Itoa(port), "--max-n", "10000")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return 0, nil, fmt.Errorf("stand-in backend: %w", err)
+		return nil, fmt.Errorf("stand-in backend: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logFile.Close(); close(exited) }()
@@ -364,15 +370,15 @@ func standInBackend(ctx context.Context, apps *builtApps, dir string) (port int,
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return port, stop, nil
+				return stop, nil
 			}
 		}
 		select {
 		case <-exited:
-			return 0, nil, fmt.Errorf("stand-in backend exited: %s", vmboot.Tail(filepath.Join(dir, "backend.log"), 5))
+			return nil, fmt.Errorf("stand-in backend exited: %s", vmboot.Tail(filepath.Join(dir, "backend.log"), 5))
 		case <-ctx.Done():
 			stop()
-			return 0, nil, fmt.Errorf("stand-in backend on 127.0.0.1:%d: not healthy within 30s", port)
+			return nil, fmt.Errorf("stand-in backend on 127.0.0.1:%d: not healthy within 30s", port)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -430,7 +436,8 @@ func memcachedAnswers(machine, addr string) verify.Check {
 	}}
 }
 
-// runBoot is `labctl boot`.
+// runBoot is `labctl boot`. Everything that can be refused is checked
+// before the image is built.
 func runBoot(ctx context.Context, f *stackFlags, bf bootFlags, rf runFlags, out io.Writer) error {
 	if err := vmboot.CheckTools(); err != nil {
 		return err
@@ -455,82 +462,87 @@ func runBoot(ctx context.Context, f *stackFlags, bf bootFlags, rf runFlags, out 
 		}
 		logf("boot: the boot's files (seed, console log, disk) are in %s", dir)
 	}()
+	if err := os.WriteFile(filepath.Join(dir, "rendered-user-data"), []byte(plan.userData), 0o600); err != nil {
+		return err
+	}
+
+	// The artifact server listens before the user data is pointed at it:
+	// its port is in the URLs.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	cloudPort := ln.Addr().(*net.TCPAddr).Port
+	base := fmt.Sprintf("http://%s:%d", vmboot.HostAddr, cloudPort)
+	userData, err := pointArtifacts(plan.userData, base)
+	if err != nil {
+		return fmt.Errorf("%s: %w", bf.machine, err)
+	}
+	upstreams, backend, backendPort := "", "", 0
+	if plan.role.Name == "lb" {
+		ports, err := vmboot.FreePorts(1)
+		if err != nil {
+			return err
+		}
+		backendPort = ports[0]
+		backend = fmt.Sprintf("%s:%d", vmboot.HostAddr, backendPort)
+		if upstreams, err = components.UpstreamsFile([]string{backend}); err != nil {
+			return err
+		}
+	}
+	cloud := &vmboot.Cloud{Platform: plan.platform}
+	if err := serveGuest(cloud, userData, base, plan.apps, upstreams); err != nil {
+		return fmt.Errorf("%s: %w", bf.machine, err)
+	}
+	secrets, err := secretSteps(userData)
+	if err != nil {
+		return err
+	}
+	var storeHosts []string
+	if len(secrets) > 0 {
+		if storeHosts = vmboot.StoreHosts(userData); len(storeHosts) == 0 {
+			return fmt.Errorf("%s: the user data reads secrets but names no secret store labctl knows (SSM, Secret Manager)", bf.machine)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "user-data"), []byte(userData), 0o600); err != nil {
+		return err
+	}
 
 	img, err := vmboot.EnsureImage(ctx, bf.cacheDir, vmboot.Packages(plan.extraPackages), logf)
 	if err != nil {
 		return err
 	}
 
-	// The artifact server listens before rendering ends: its port is in
-	// the URLs.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	cloudPort := ln.Addr().(*net.TCPAddr).Port
-	base := fmt.Sprintf("http://%s:%d", vmboot.HostAddr, cloudPort)
-	userData, err := pointArtifacts(plan.userData, base)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("%s: %w", bf.machine, err)
-	}
-	upstreams, backend := "", ""
-	if plan.role.Name == "lb" {
-		port, stop, err := standInBackend(ctx, plan.apps, dir)
+	if backendPort != 0 {
+		stop, err := standInBackend(ctx, plan.apps, dir, backendPort)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		defer stop()
-		backend = fmt.Sprintf("%s:%d", vmboot.HostAddr, port)
-		if upstreams, err = components.UpstreamsFile([]string{backend}); err != nil {
-			ln.Close()
-			return err
-		}
-		logf("boot: the load balancer's upstream list names a fibonacci backend on this computer, %s (127.0.0.1:%d here)", backend, port)
+		logf("boot: the load balancer's upstream list names a fibonacci backend on this computer, %s (127.0.0.1:%d here)", backend, backendPort)
 	}
-	cloud := &vmboot.Cloud{Platform: plan.platform}
-	if err := serveGuest(cloud, userData, base, plan.apps, upstreams); err != nil {
-		ln.Close()
-		return fmt.Errorf("%s: %w", bf.machine, err)
+	b := &vmboot.Boot{
+		Image: img, Dir: dir, Machine: bf.machine, UserData: userData, CloudPort: cloudPort,
+		Ports: plan.role.Ports(), Accel: vmboot.Accel(ctx), Timeout: bf.timeout, Logf: logf,
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rendered-user-data"), []byte(plan.userData), 0o600); err != nil {
-		ln.Close()
-		return err
-	}
-	secrets, err := secretSteps(userData)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	var storeHosts []string
-	var storePort int
-	var caPEM string
 	if len(secrets) > 0 {
-		storeHosts = vmboot.StoreHosts(userData)
-		if len(storeHosts) == 0 {
-			ln.Close()
-			return fmt.Errorf("%s: the user data reads secrets but names no secret store labctl knows (SSM, Secret Manager)", bf.machine)
-		}
 		ca, cert, err := vmboot.NewCA(storeHosts)
 		if err != nil {
-			ln.Close()
 			return err
 		}
-		caPEM = ca
 		values := map[string]string{}
 		for _, s := range secrets {
 			values[s.ID] = s.Value
 		}
 		sl, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			ln.Close()
 			return err
 		}
-		storePort = sl.Addr().(*net.TCPAddr).Port
 		store := &vmboot.SecretStore{Cloud: cloud, Secrets: values, Cert: cert}
 		go store.Serve(sl)
 		defer store.Close()
+		b.StorePort, b.StoreHosts, b.CAPEM = sl.Addr().(*net.TCPAddr).Port, storeHosts, ca
 		logf("boot: %d secret(s) of %s come from labctl's stand-in for %s with test values, not from the stack", len(secrets), bf.machine, strings.Join(storeHosts, ", "))
 	}
 	go cloud.Serve(ln)
@@ -540,11 +552,6 @@ func runBoot(ctx context.Context, f *stackFlags, bf bootFlags, rf runFlags, out 
 		cloud.Shutdown(sctx)
 	}()
 
-	b := &vmboot.Boot{
-		Image: img, Dir: dir, Machine: bf.machine, UserData: userData, CloudPort: cloudPort,
-		Ports: plan.role.Ports(), Accel: vmboot.Accel(ctx), Timeout: bf.timeout, Logf: logf,
-		StorePort: storePort, StoreHosts: storeHosts, CAPEM: caPEM,
-	}
 	if b.Accel == "tcg" {
 		logf("boot: KVM cannot run a guest here: emulating (TCG); the boot takes a few minutes")
 	}
@@ -579,7 +586,7 @@ func runBoot(ctx context.Context, f *stackFlags, bf bootFlags, rf runFlags, out 
 	}
 	logf("boot %s: %s to the end of cloud-init (%s), %d checks", bf.machine, booted.Round(time.Second), b.Accel, len(rs))
 	if n := countFailed(rs); n > 0 {
-		return fmt.Errorf("boot %s: %d of %d checks failed:\n%s", bf.machine, n, len(rs), strings.TrimRight(verify.Failures(rs), "\n"))
+		return fmt.Errorf("boot %s: %d of %d checks failed:\n%s\n%s", bf.machine, n, len(rs), strings.TrimRight(verify.Failures(rs), "\n"), guestRequests(cloud))
 	}
 	ok = true
 	return nil

@@ -50,6 +50,18 @@ func TestPointArtifactsRewritesOnlyTheBucketOrigin(t *testing.T) {
 	if strings.Join(urls, " ") != strings.Join(want, " ") {
 		t.Errorf("guest URLs %q, want %q", urls, want)
 	}
+	// The load balancer fetches no download, only its upstream list.
+	lbOnly := strings.Replace(bootUserData, "  - [/usr/local/sbin/cloudlabs-fetch, \"https://storage.googleapis.com/bucket-1/artifacts/fibonacci-aaaa\", \""+sumA+"\", \"/opt/cloudlabs/bin/fibonacci\", \"0755\"]\n", "", 1)
+	if lbOnly == bootUserData {
+		t.Fatal("the test's user data has no fetch step to remove")
+	}
+	lb, err := pointArtifacts(lbOnly, base)
+	if err != nil {
+		t.Fatalf("the load balancer's user data: %v", err)
+	}
+	if got := guestURLs(lb, base); len(got) != 1 || got[0] != base+"/bucket-1/dynamic/fibonacci-lb/upstreams.conf" {
+		t.Errorf("the load balancer fetches %q, want its upstream list from the server", got)
+	}
 	two := strings.Replace(bootUserData, "https://storage.googleapis.com/bucket-1/artifacts", "https://elsewhere.example/artifacts", 1)
 	two = strings.Replace(two, "runcmd:\n", "runcmd:\n  - [/usr/local/sbin/cloudlabs-fetch, \"https://storage.googleapis.com/b/x\", \""+sumA+"\", \"/x\", \"0755\"]\n", 1)
 	if _, err := pointArtifacts(two, base); err == nil || !strings.Contains(err.Error(), "2 origins") {
