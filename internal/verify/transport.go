@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/artifact"
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
 	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
 )
 
@@ -108,10 +109,22 @@ func (l Local) Hash(_ context.Context, path string) (string, error) {
 	return artifact.FileSHA256(path)
 }
 
-// Dial connects to the host's address.
+// Dial connects to the host's address; to a host in its own network
+// namespace (the twin's netns mode) from inside it, as SSH dials from the
+// machine itself, so its firewall does not hide a port the host serves.
 func (l Local) Dial(ctx context.Context, port int) (net.Conn, error) {
 	var d net.Dialer
-	return d.DialContext(ctx, "tcp", net.JoinHostPort(l.Bind, strconv.Itoa(port)))
+	addr := net.JoinHostPort(l.Bind, strconv.Itoa(port))
+	ns := supervise.HostNetNS(l.Dir)
+	if ns == "" {
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	var c net.Conn
+	err := hostnet.In(ns, func() (err error) {
+		c, err = d.DialContext(ctx, "tcp", addr)
+		return err
+	})
+	return c, err
 }
 
 // Service reads the service's pid file and checks that very process runs.
