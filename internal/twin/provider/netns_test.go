@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
@@ -277,5 +278,48 @@ func TestNetworkDeleteSweepsACrashedRun(t *testing.T) {
 	links, _ := hostnet.Links(s.id)
 	if len(nss) != 0 || len(links) != 0 {
 		t.Fatalf("after the network's delete: namespaces %v, %d links", nss, len(links))
+	}
+}
+
+// TestHostLinkShaped: a host's rateKbit puts tbf on both ends of its veth;
+// an update to 0 takes it off again, and the host keeps its process.
+func TestHostLinkShaped(t *testing.T) {
+	s := newNetStack(t)
+	mc := testkit.Binary(t, "memcached", "memcached")
+	rg := newRig(t)
+	network, err := rg.create("cloudlabs:local:Network", "e2e-net", s.networkArgs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = network.delete() })
+	ip := s.addr(7)
+	in := func(rate int) property.Map {
+		m := s.hostIn(t, "slow", ip, "app", memcachedRole(mc, ip, 11211))
+		n := m.Get("net").AsMap().Set("rateKbit", property.New(float64(rate)))
+		return m.Set("net", property.New(n))
+	}
+	h, err := rg.create("cloudlabs:local:Host", "slow", in(8000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh := hostnet.Host{Net: hostnet.Network{ID: s.id, Subnet: s.subnet}, Machine: "slow", Addr: netip.MustParseAddr(ip)}
+	if inner, outer, err := nh.Qdiscs(); err != nil || inner != "tbf" || outer != "tbf" {
+		t.Fatalf("qdiscs %q/%q (%v), want tbf on both ends at 8000 kbit/s", inner, outer, err)
+	}
+	pid := h.state.Get("services").AsMap().Get("memcached").AsNumber()
+	if d := h.diff(in(0)); !d.HasChanges || d.DetailedDiff["net"].Kind != p.Update {
+		t.Fatalf("diff %+v, want an in-place update of net", d.DetailedDiff)
+	}
+	if err := h.update(in(0)); err != nil {
+		t.Fatal(err)
+	}
+	if inner, outer, _ := nh.Qdiscs(); inner == "tbf" || outer == "tbf" {
+		t.Fatalf("qdiscs %q/%q after rateKbit 0, want tbf gone", inner, outer)
+	}
+	if got := h.state.Get("services").AsMap().Get("memcached").AsNumber(); got != pid {
+		t.Fatalf("memcached pid %v after reshaping, want unchanged %v", got, pid)
+	}
+	if err := h.delete(); err != nil {
+		t.Fatal(err)
 	}
 }
