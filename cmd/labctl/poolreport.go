@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -69,9 +68,11 @@ the twin's autoscaler interval can be shortened with its --interval flag.
 				return fmt.Errorf("--read-write: %w", err)
 			}
 			if autoCap != "" {
-				if cfg.AutoCapacity, err = parseBytes(autoCap); err != nil {
+				n, err := imageset.ParseBytes(autoCap)
+				if err != nil {
 					return fmt.Errorf("--auto-capacity: %w", err)
 				}
+				cfg.AutoCapacity = int64(n)
 			}
 			command := commandLine(cmd, args)
 			if computedOnly {
@@ -228,26 +229,6 @@ func finishPoolReport(cmd *cobra.Command, outDir string, rep *poolreport.Report)
 	abs, _ := filepath.Abs(outDir)
 	fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", filepath.Join(abs, poolreport.ReportMD))
 	return nil
-}
-
-// parseBytes reads 2MB, 512KB or plain bytes.
-func parseBytes(s string) (int64, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, mult = rest, u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q: want a size such as 2MB", s)
-	}
-	return n * mult, nil
 }
 
 // commandLine is the command as run, for the report: the scenarios and

@@ -87,7 +87,7 @@ func ParseSizes(s string) ([]Class, error) {
 		if !ok {
 			return nil, fmt.Errorf("image size class %q: want size:weight, such as 32KB:30", part)
 		}
-		n, err := parseBytes(size)
+		n, err := ParseBytes(size)
 		if err != nil {
 			return nil, fmt.Errorf("image size class %q: %w", part, err)
 		}
@@ -109,7 +109,8 @@ func FormatSizes(cs []Class) string {
 	return strings.Join(parts, ",")
 }
 
-func parseBytes(s string) (int, error) {
+// ParseBytes reads a size with B, KB or MB (binary units): 160KB, 2MB, 300.
+func ParseBytes(s string) (int, error) {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	mult := 1
 	for _, u := range []struct {

@@ -17,51 +17,49 @@ const (
 
 // LatencyFigure is the latency graph of one or more runs of a scenario.
 func LatencyFigure(title string, runs []ManualRun) Figure {
-	f := Figure{Title: title, Subtitle: LatencyDefinition, XLabel: "requests finished (count)"}
-	p := Panel{YLabel: "time per request (ms)"}
-	for _, m := range runs {
-		suffix := ""
-		if len(runs) > 1 {
-			suffix = fmt.Sprintf(", run %d", m.Run)
-		}
-		mean := Series{Label: "mean" + suffix}
-		p99 := Series{Label: "p99" + suffix, Dashed: true}
-		for _, b := range m.Batches {
-			mean.Points = append(mean.Points, Point{X: float64(b.EndCount), Y: b.MeanMs})
-			p99.Points = append(p99.Points, Point{X: float64(b.EndCount), Y: b.P99Ms})
-		}
-		p.Series = append(p.Series, mean, p99)
-	}
-	f.Panels = []Panel{p}
-	if len(runs) > 0 {
-		for _, z := range runs[0].Resizes {
-			f.Markers = append(f.Markers, Marker{X: float64(z.AtRequest), Label: z.Label()})
-		}
-	}
-	return f
+	return manualFigure(Figure{Title: title, Subtitle: LatencyDefinition, XLabel: "requests finished (count)"},
+		"time per request (ms)", runs, "mean", "p99",
+		func(m ManualRun) (a, b []Point) {
+			for _, bt := range m.Batches {
+				a = append(a, Point{X: float64(bt.EndCount), Y: bt.MeanMs})
+				b = append(b, Point{X: float64(bt.EndCount), Y: bt.P99Ms})
+			}
+			return a, b
+		},
+		func(z Resize) float64 { return float64(z.AtRequest) })
 }
 
 // ThroughputFigure is the throughput graph of one or more runs.
 func ThroughputFigure(title string, runs []ManualRun) Figure {
-	f := Figure{Title: title, Subtitle: ThroughputDefinition, XLabel: "time window w (s)"}
-	p := Panel{YLabel: "requests finished in the window (count)"}
+	return manualFigure(Figure{Title: title, Subtitle: ThroughputDefinition, XLabel: "time window w (s)"},
+		"requests finished in the window (count)", runs, "most in any window", "first w seconds",
+		func(m ManualRun) (a, b []Point) {
+			for _, t := range m.Throughput {
+				a = append(a, Point{X: t.WindowS, Y: float64(t.Most)})
+				b = append(b, Point{X: t.WindowS, Y: float64(t.FromStart)})
+			}
+			return a, b
+		},
+		func(z Resize) float64 { return z.AtS })
+}
+
+// manualFigure draws two series per run (the second dashed) and marks the
+// first run's resizes at markX.
+func manualFigure(f Figure, yLabel string, runs []ManualRun, labelA, labelB string,
+	points func(ManualRun) (a, b []Point), markX func(Resize) float64) Figure {
+	p := Panel{YLabel: yLabel}
 	for _, m := range runs {
 		suffix := ""
 		if len(runs) > 1 {
 			suffix = fmt.Sprintf(", run %d", m.Run)
 		}
-		most := Series{Label: "most in any window" + suffix}
-		first := Series{Label: "first w seconds" + suffix, Dashed: true}
-		for _, t := range m.Throughput {
-			most.Points = append(most.Points, Point{X: t.WindowS, Y: float64(t.Most)})
-			first.Points = append(first.Points, Point{X: t.WindowS, Y: float64(t.FromStart)})
-		}
-		p.Series = append(p.Series, most, first)
+		a, b := points(m)
+		p.Series = append(p.Series, Series{Label: labelA + suffix, Points: a}, Series{Label: labelB + suffix, Points: b, Dashed: true})
 	}
 	f.Panels = []Panel{p}
 	if len(runs) > 0 {
 		for _, z := range runs[0].Resizes {
-			f.Markers = append(f.Markers, Marker{X: z.AtS, Label: z.Label()})
+			f.Markers = append(f.Markers, Marker{X: markX(z), Label: z.Label()})
 		}
 	}
 	return f

@@ -36,15 +36,9 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 func TestInterruptPutsThePoolBack(t *testing.T) {
 	st := poolreporttest.Start(t, 3, 2, ring.SchemeLab)
 	mgr := &Manager{URL: st.ManagerURL, Token: st.Token}
-	ctx := context.Background()
-	before, err := mgr.Pool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policyBefore, _ := mgr.Policy(ctx)
-	configBefore, _ := mgr.Config(ctx)
+	found := readPoolState(t, mgr)
 
-	rctx, cancel := context.WithCancel(ctx)
+	rctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := &cancelOn{marker: "auto-grow: ", cancel: cancel}
 	cfg := smallConfig(t)
@@ -60,19 +54,7 @@ func TestInterruptPutsThePoolBack(t *testing.T) {
 	if len(rep.Left) != 0 || len(rep.Restored) != 3 {
 		t.Errorf("restored %q, not restored %q: want size, config and policy restored", rep.Restored, rep.Left)
 	}
-	after, err := mgr.Pool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(after.Nodes) != len(before.Nodes) || after.Mode != before.Mode {
-		t.Errorf("pool after: %d nodes, %s mode; before: %d nodes, %s mode", len(after.Nodes), after.Mode, len(before.Nodes), before.Mode)
-	}
-	if p, _ := mgr.Policy(ctx); p != policyBefore {
-		t.Errorf("policy after %+v, before %+v", p, policyBefore)
-	}
-	if c, _ := mgr.Config(ctx); c != configBefore {
-		t.Errorf("node config after %+v, before %+v", c, configBefore)
-	}
+	found.check(t, mgr)
 	if md := Markdown(rep); !strings.Contains(md, "**Interrupted**") {
 		t.Error("report.md does not say the run was interrupted")
 	}

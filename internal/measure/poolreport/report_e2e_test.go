@@ -52,12 +52,7 @@ func TestReportOnRealPool(t *testing.T) {
 	mgr := &Manager{URL: st.ManagerURL, Token: st.Token}
 	gal := &Gallery{URL: st.GalleryURL}
 	ctx := context.Background()
-	before, err := mgr.Pool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policyBefore, _ := mgr.Policy(ctx)
-	configBefore, _ := mgr.Config(ctx)
+	found := readPoolState(t, mgr)
 
 	var log strings.Builder
 	r := &Runner{Config: cfg, Manager: mgr, Gallery: gal, Log: &log}
@@ -81,21 +76,7 @@ func TestReportOnRealPool(t *testing.T) {
 		t.Fatalf("errors %q, interrupted %v, not restored %q", rep.Errors, rep.Interrupted, rep.Left)
 	}
 
-	t.Run("pool put back as found", func(t *testing.T) {
-		after, err := mgr.Pool(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(after.Nodes) != len(before.Nodes) || after.Mode != before.Mode {
-			t.Errorf("pool after: %d nodes, %s mode; before: %d nodes, %s mode", len(after.Nodes), after.Mode, len(before.Nodes), before.Mode)
-		}
-		if p, _ := mgr.Policy(ctx); p != policyBefore {
-			t.Errorf("policy after %+v, before %+v", p, policyBefore)
-		}
-		if c, _ := mgr.Config(ctx); c != configBefore {
-			t.Errorf("node config after %+v, before %+v", c, configBefore)
-		}
-	})
+	t.Run("pool put back as found", func(t *testing.T) { found.check(t, mgr) })
 
 	t.Run("manual runs count what was sent", func(t *testing.T) {
 		ops, _ := Ops(int64(cfg.Seed), cfg.Images, cfg.Requests, Mix{ZipfS: cfg.ZipfS, Reads: cfg.Reads, Writes: cfg.Writes})
@@ -262,6 +243,46 @@ func TestReportOnRealPool(t *testing.T) {
 }
 
 func abs(n int) int { return max(n, -n) }
+
+// poolState is what a run must put back.
+type poolState struct {
+	pool   Pool
+	policy Policy
+	config NodeConfig
+}
+
+func readPoolState(t *testing.T, mgr *Manager) poolState {
+	t.Helper()
+	ctx := context.Background()
+	var s poolState
+	var err error
+	if s.pool, err = mgr.Pool(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.policy, err = mgr.Policy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.config, err = mgr.Config(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// check fails unless the pool has the size, mode, policy and node
+// configuration it had when s was read.
+func (s poolState) check(t *testing.T, mgr *Manager) {
+	t.Helper()
+	now := readPoolState(t, mgr)
+	if len(now.pool.Nodes) != len(s.pool.Nodes) || now.pool.Mode != s.pool.Mode {
+		t.Errorf("pool after: %d nodes, %s mode; before: %d nodes, %s mode", len(now.pool.Nodes), now.pool.Mode, len(s.pool.Nodes), s.pool.Mode)
+	}
+	if now.policy != s.policy {
+		t.Errorf("policy after %+v, before %+v", now.policy, s.policy)
+	}
+	if now.config != s.config {
+		t.Errorf("node config after %+v, before %+v", now.config, s.config)
+	}
+}
 
 func readFile(t *testing.T, dir, name string) []byte {
 	t.Helper()
