@@ -86,7 +86,6 @@ func (s Seed) VendorData() (string, error) {
 		SSHKeys           map[string]string `yaml:"ssh_keys"`
 		SSHGenkeytypes    []string          `yaml:"ssh_genkeytypes"`
 		ManageEtcHosts    string            `yaml:"manage_etc_hosts"`
-		CACerts           *caCerts          `yaml:"ca_certs,omitempty"`
 	}{
 		Bootcmd: [][]string{
 			{"sh", "-ec", "nft -f - <<'EOF'\n" + nft + "EOF"},
@@ -103,7 +102,13 @@ func (s Seed) VendorData() (string, error) {
 		ManageEtcHosts: "localhost",
 	}
 	if s.CAPEM != "" {
-		doc.CACerts = &caCerts{Trusted: []string{s.CAPEM}}
+		// Appended to the bundle curl reads rather than through
+		// cloud-init's ca_certs, whose update-ca-certificates rehashes
+		// every CA: minutes under emulation.
+		pem := strings.TrimSpace(s.CAPEM) + "\n"
+		first := strings.Split(pem, "\n")[1]
+		doc.Bootcmd = append(doc.Bootcmd, []string{"sh", "-ec",
+			fmt.Sprintf("grep -qF '%s' %s || cat >>%s <<'EOF'\n%sEOF", first, caBundle, caBundle, pem)})
 	}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
@@ -112,9 +117,8 @@ func (s Seed) VendorData() (string, error) {
 	return "#cloud-config\n# cloudlabs vmboot: the boot's own additions (login, host key, metadata redirect), not the machine's user data.\n" + string(b), nil
 }
 
-type caCerts struct {
-	Trusted []string `yaml:"trusted"`
-}
+// caBundle is the CA bundle Debian's curl reads.
+const caBundle = "/etc/ssl/certs/ca-certificates.crt"
 
 // Write makes the NoCloud volume at path (an ISO 9660 labelled cidata,
 // with cloud-localds) and keeps its files beside it for inspection.

@@ -264,8 +264,8 @@ func TestConsoleTailDropsEscapes(t *testing.T) {
 	}
 }
 
-// TestVendorDataWithSecretStore: with a store, the guest trusts the boot's
-// CA, resolves the stores' names to the metadata address and sends its
+// TestVendorDataWithSecretStore: with a store, the guest's curl trusts the
+// boot's CA, resolves the stores' names to the metadata address and sends its
 // port 443 to the store; cloud-init's schema accepts it.
 func TestVendorDataWithSecretStore(t *testing.T) {
 	s := testSeed(t)
@@ -280,9 +280,6 @@ func TestVendorDataWithSecretStore(t *testing.T) {
 	}
 	var doc struct {
 		Bootcmd [][]string `yaml:"bootcmd"`
-		CACerts struct {
-			Trusted []string `yaml:"trusted"`
-		} `yaml:"ca_certs"`
 	}
 	if err := yaml.Unmarshal([]byte(vd), &doc); err != nil {
 		t.Fatal(err)
@@ -296,8 +293,20 @@ func TestVendorDataWithSecretStore(t *testing.T) {
 			t.Errorf("bootcmd lacks %q:\n%s", want, all)
 		}
 	}
-	if len(doc.CACerts.Trusted) != 1 || doc.CACerts.Trusted[0] != ca {
-		t.Errorf("ca_certs.trusted = %q, want the boot's CA", doc.CACerts.Trusted)
+	if !strings.Contains(all, "/etc/ssl/certs/ca-certificates.crt <<'EOF'\n"+ca+"EOF") {
+		t.Errorf("bootcmd does not add the boot's CA to curl's bundle:\n%s", all)
+	}
+	// The step, run twice as bootcmd runs at every boot, adds the CA once.
+	bundle := filepath.Join(t.TempDir(), "ca-certificates.crt")
+	os.WriteFile(bundle, []byte("OTHER CA\n"), 0o644)
+	step := strings.ReplaceAll(doc.Bootcmd[len(doc.Bootcmd)-1][2], "/etc/ssl/certs/ca-certificates.crt", bundle)
+	for i := 0; i < 2; i++ {
+		if out, err := exec.Command("sh", "-ec", step).CombinedOutput(); err != nil {
+			t.Fatalf("the CA step: %v: %s", err, out)
+		}
+	}
+	if b, _ := os.ReadFile(bundle); string(b) != "OTHER CA\n"+ca {
+		t.Errorf("bundle after two boots:\n%s\nwant the old content and the CA once", b)
 	}
 	f := filepath.Join(t.TempDir(), "vendor-data")
 	os.WriteFile(f, []byte(vd), 0o600)
