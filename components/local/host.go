@@ -63,6 +63,9 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 		return nil, fmt.Errorf("local host %s: the name is taken by the stack folder's %s/ (choose another machine name)", name, name)
 	}
 	l := p.Layout(name)
+	if err := p.allowBuckets(ctx, name, args, opts); err != nil {
+		return nil, err
+	}
 	if p.ssh.open() {
 		var err error
 		if args, err = p.withSSH(ctx, name, l, args, opts...); err != nil {

@@ -53,6 +53,7 @@ type Platform struct {
 	shape   hostnetShape
 	ssh     sshSettings
 	keys    []hostKeyLine
+	buckets map[*platform.Bucket]string // a data bucket -> its gateway host's group
 }
 
 var _ platform.Platform = (*Platform)(nil)

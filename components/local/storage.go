@@ -45,13 +45,35 @@ func (p *Platform) DataBucket(ctx *pulumi.Context, name string, args platform.Bu
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", name, err)
 	}
-	return &platform.Bucket{
+	b := &platform.Bucket{
 		Name:      pulumi.String(name).ToStringOutput(),
 		Endpoint:  pulumi.Sprintf("http://%s:%d", m.PrivateIP, S3Port),
 		Region:    pulumi.String("us-east-1").ToStringOutput(),
 		AccessKey: access, SecretKey: secret,
 		Resource: m.Resource,
-	}, nil
+	}
+	if p.buckets == nil {
+		p.buckets = map[*platform.Bucket]string{}
+	}
+	p.buckets[b] = name
+	return b, nil
+}
+
+// allowBuckets lets a machine reach the gateway of every bucket it names
+// (a rule per machine group and bucket, as on a cloud the bucket policy
+// names the machine's role).
+func (p *Platform) allowBuckets(ctx *pulumi.Context, machine string, args platform.MachineArgs, opts []pulumi.ResourceOption) error {
+	for _, b := range args.Buckets {
+		gw, ok := p.buckets[b]
+		if !ok {
+			return fmt.Errorf("local host %s: a bucket this platform did not make", machine)
+		}
+		if err := p.Allow(ctx, gw+"-from-"+machine, platform.Rule{To: gw, From: args.Group, Ports: []platform.PortRange{platform.Port(S3Port)},
+			Why: machine + " reads and writes the bucket"}, opts...); err != nil {
+			return fmt.Errorf("local host %s: %w", machine, err)
+		}
+	}
+	return nil
 }
 
 // s3Data is where the gateway keeps the buckets: a Data folder, so the
@@ -68,7 +90,7 @@ func S3Role(l platform.Layout, exe, envSecret string) role.Role {
 		Secrets: []role.SecretFile{{Name: envSecret, Path: env, Mode: "0600"}},
 		Services: []role.Service{{
 			Name: "versitygw", Exec: exe, EnvFile: env,
-			Args: []string{"--port", net(l.Bind, S3Port), "--quiet", "posix", l.Path(s3Data)},
+			Args: []string{"--port", joinHostPort(l.Bind, S3Port), "--quiet", "posix", l.Path(s3Data)},
 			Port: S3Port,
 		}},
 	}
@@ -153,8 +175,8 @@ func PostgresRole(l platform.Layout, bin, dbName, user, pwSecret string) (role.R
 	}, nil
 }
 
-// net joins a host and a port.
-func net(host string, port int) string { return host + ":" + strconv.Itoa(port) }
+// joinHostPort joins a host and a port.
+func joinHostPort(host string, port int) string { return host + ":" + strconv.Itoa(port) }
 
 // renderPostgresStart renders the start script for the PostgreSQL in bin.
 func renderPostgresStart(bin string) (string, error) {

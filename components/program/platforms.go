@@ -23,7 +23,16 @@ func newPlatform(ctx *pulumi.Context, cfg stackconfig.Config) (platform.Platform
 	}
 	switch cfg.Platform {
 	case "local":
-		return local.New(ctx, local.Settings{StateDir: LocalStateDir()})
+		s := local.Settings{StateDir: LocalStateDir(), Network: cfg.LocalNetwork, NetworkRange: cfg.LocalNetworkRange,
+			LinkRateKbit: cfg.LocalLinkRateKbit}
+		if cfg.LocalNetwork == stackconfig.LocalNetns {
+			// In namespace mode each host shapes its own link and runs
+			// its own sshd; on loopback, labctl shapes lo and there is no
+			// SSH into a host.
+			s.DelayMs, s.LossPct = cfg.NetworkDelayMs, cfg.NetworkLossPct
+			s.SSHAllowCIDR, s.SSHPublicKey = cfg.SSHAllowCIDR, cfg.SSHPublicKey
+		}
+		return local.New(ctx, s)
 	case "aws":
 		return aws.New(ctx, aws.Settings{
 			InstanceType: cfg.InstanceType, InstanceTypeBySize: bySize, Image: cfg.Image,

@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/cloudlabs/cloudlabs/components"
+	"github.com/cloudlabs/cloudlabs/components/local"
 	"github.com/cloudlabs/cloudlabs/components/offline"
 	"github.com/cloudlabs/cloudlabs/components/platform"
 	"github.com/cloudlabs/cloudlabs/internal/config/stackconfig"
@@ -102,6 +103,7 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 	if err != nil {
 		return err
 	}
+	twin, _ := p.(*local.Platform)
 	if link := (netem.Link{DelayMs: cfg.NetworkDelayMs, LossPct: cfg.NetworkLossPct}); !link.Off() && p.Name() != "local" {
 		step, err := netem.BootStep(link)
 		if err != nil {
@@ -206,15 +208,22 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 		}
 	}
 	if cfg.SSHOpen() {
+		user := "ubuntu"
+		if twin != nil {
+			user = local.SSHUser // the twin's hosts run their services as root
+		}
 		cmds := pulumi.StringMap{}
 		for _, m := range machines {
-			cmds[m.Name] = pulumi.Sprintf("ssh ubuntu@%s", m.SSHHost)
+			cmds[m.Name] = pulumi.Sprintf("ssh %s@%s", user, m.SSHHost)
 		}
 		export("sshCommands", cmds)
-		if hostKeys != nil {
-			// known_hosts from the stack's outputs:
-			// labctl outputs --json | jq -r .knownHosts > known_hosts
+		// known_hosts from the stack's outputs:
+		// labctl outputs --json | jq -r .knownHosts > known_hosts
+		switch {
+		case hostKeys != nil:
 			export("knownHosts", hostKeys.KnownHosts())
+		case twin != nil && cfg.LocalNetwork == stackconfig.LocalNetns:
+			export("knownHosts", twin.KnownHosts())
 		}
 	}
 	return nil
