@@ -139,9 +139,10 @@ type Mocks struct {
 
 // DefaultCalls are the invokes the cloud platforms make.
 var DefaultCalls = map[string]resource.PropertyMap{
-	"aws:ec2/getAmi:getAmi":                               {"id": resource.NewStringProperty("ami-0123456789abcdef0")},
-	"aws:index/getRegion:getRegion":                       {"name": resource.NewStringProperty("us-east-1"), "id": resource.NewStringProperty("us-east-1")},
-	"aws:index/getAvailabilityZones:getAvailabilityZones": {"names": resource.NewArrayProperty([]resource.PropertyValue{resource.NewStringProperty("us-east-1a")})},
+	"aws:ec2/getAmi:getAmi":         {"id": resource.NewStringProperty("ami-0123456789abcdef0")},
+	"aws:index/getRegion:getRegion": {"name": resource.NewStringProperty("us-east-1"), "id": resource.NewStringProperty("us-east-1")},
+	// Two zones, as every region has: an RDS subnet group needs two.
+	"aws:index/getAvailabilityZones:getAvailabilityZones": {"names": resource.NewArrayProperty([]resource.PropertyValue{resource.NewStringProperty("us-east-1a"), resource.NewStringProperty("us-east-1b")})},
 	"aws:index/getCallerIdentity:getCallerIdentity":       {"accountId": resource.NewStringProperty("123456789012")},
 	"gcp:compute/getImage:getImage":                       {"selfLink": resource.NewStringProperty("projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20261101")},
 	"gcp:organizations/getProject:getProject":             {"projectId": resource.NewStringProperty("cloudlabs-test"), "number": resource.NewStringProperty("123")},
