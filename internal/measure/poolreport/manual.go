@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/measure/progress"
 )
 
 // ManualRun is one manual-resizing scenario run.
@@ -98,23 +100,33 @@ func (r *Runner) manual(ctx context.Context, name string, from, to, run int) (Ma
 	if err != nil {
 		return m, err
 	}
-	var done atomic.Int64
+	// The progress meter's counter is the run's: the load generator
+	// counts finished requests into it.
+	done := new(atomic.Int64)
+	var meter *progress.Meter
+	if w := r.out(); w != nil {
+		meter = progress.Start(w, fmt.Sprintf("pool-report: %s run %d", name, run), r.Config.Requests)
+		done = &meter.Done
+	}
 	t0 := time.Now()
-	sampler := StartSampler(t0, &done, 10*time.Millisecond)
+	sampler := StartSampler(t0, done, 10*time.Millisecond)
 	rctx, stopResizer := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var resizes []Resize
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		resizes = r.resizeAt(rctx, marks(r.Config.Requests, from, to), from, to, t0, &done)
+		resizes = r.resizeAt(rctx, marks(r.Config.Requests, from, to), from, to, t0, done)
 	}()
-	batches, runErr := r.driver.Run(ctx, ops, r.Config.Batch, t0, &done)
+	batches, runErr := r.driver.Run(ctx, ops, r.Config.Batch, t0, done)
 	// Every mark lies before the last request: the resizer is done or
 	// waiting on the manager or gallery; stop only a wait that is left.
 	wg.Wait()
 	stopResizer()
-	m.Samples = sampler.Stop(t0, &done)
+	m.Samples = sampler.Stop(t0, done)
+	if meter != nil {
+		meter.Stop()
+	}
 	m.Batches, m.Resizes = batches, resizes
 	after, err := r.Gallery.Cache(context.WithoutCancel(ctx))
 	if err == nil {

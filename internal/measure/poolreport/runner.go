@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/internal/measure/imageset"
+	"github.com/cloudlabs/cloudlabs/internal/measure/progress"
 )
 
 // Runner runs scenarios against one deployment. It is not safe for
@@ -29,6 +30,8 @@ type Runner struct {
 	start  state
 	// changed is set once the run has changed anything worth restoring.
 	changed bool
+	logOnce sync.Once
+	log     io.Writer
 }
 
 // state is what the run changes and puts back.
@@ -39,9 +42,29 @@ type state struct {
 }
 
 func (r *Runner) logf(format string, args ...any) {
-	if r.Log != nil {
-		fmt.Fprintf(r.Log, "pool-report: "+format+"\n", args...)
+	if w := r.out(); w != nil {
+		fmt.Fprintf(w, "pool-report: "+format+"\n", args...)
 	}
+}
+
+// out is Log made safe for the progress meter's goroutine and the run's.
+func (r *Runner) out() io.Writer {
+	if r.Log == nil {
+		return nil
+	}
+	r.logOnce.Do(func() { r.log = &lockedWriter{w: r.Log} })
+	return r.log
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (r *Runner) now() time.Time {
@@ -167,7 +190,13 @@ func (r *Runner) upload(ctx context.Context) error {
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
+		up   = new(atomic.Int64)
 	)
+	if w := r.out(); w != nil {
+		meter := progress.Start(w, "pool-report: upload", len(r.images))
+		defer meter.Stop()
+		up = &meter.Done
+	}
 	for range r.Config.Concurrency {
 		wg.Add(1)
 		go func() {
@@ -184,6 +213,7 @@ func (r *Runner) upload(ctx context.Context) error {
 					mu.Unlock()
 					return
 				}
+				up.Add(1)
 			}
 		}()
 	}
