@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ type loopFixture struct {
 
 func newLoopFixture(t *testing.T, h *Handler) *loopFixture {
 	t.Helper()
-	s := &Server{Handler: h}
+	s := &Server{Handler: h, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	lh := &loopHandler{s: s}
 	lc := newLoopConn(s, &conn{id: 1, addr: "tcp:test"})
 	fc := &fakeConn{ctx: lc}
