@@ -95,7 +95,7 @@ end of cloud-init 2-6 minutes, depending on the machine's load.`,
 	cmd.Flags().StringVarP(&bf.machine, "machine", "m", "", "the machine to boot, as render names it (fibonacci-node-1, fibonacci-lb, cachepool-node-1)")
 	cmd.Flags().StringVar(&bf.cacheDir, "cache-dir", filepath.Join(system.CacheDir(), "vmboot"), "where base images are cached")
 	cmd.Flags().StringVar(&bf.workDir, "work-dir", "", "folder for the boot's files (seed, overlay disk, console log); default a new temporary folder, removed after a successful boot")
-	cmd.Flags().DurationVar(&bf.timeout, "boot-timeout", 10*time.Minute, "bound of the wait for the guest's SSH and for cloud-init to finish")
+	cmd.Flags().DurationVar(&bf.timeout, "boot-timeout", 20*time.Minute, "bound of the wait for the guest's SSH and for cloud-init to finish")
 	cmd.Flags().BoolVar(&bf.keep, "keep", false, "keep the boot's folder after a successful boot (a failed one is always kept)")
 	return cmd
 }

@@ -123,7 +123,7 @@ const testBootStack = `config:
 `
 
 // TestBootFibonacciBackendAndLoadBalancer boots, in real virtual machines,
-// a fibonacci backend and the load balancer as a GCP stack renders them,
+// the load balancer and a fibonacci backend as a GCP stack renders them,
 // and expects verify's checks of their roles to pass in them and the app
 // to answer POST /fibonacci through the forwarded ports (directly, and
 // through nginx to a backend). On a fresh machine it builds the base image
@@ -141,13 +141,13 @@ func TestBootFibonacciBackendAndLoadBalancer(t *testing.T) {
 		machine string
 		rows    []string
 	}{
-		{"fibonacci-node-1", []string{
-			"service:fibonacci", "enabled:fibonacci", "port:fibonacci", "health:fibonacci", "download:fibonacci",
-			`fibonacci:answers`, `status 200 {"fibonacci_number": 10, "value": 55}`,
-		}},
 		{"fibonacci-lb", []string{
 			"service:nginx", "port:nginx", "health:nginx", "file:/etc/cloudlabs/nginx/nginx.conf", "package:nginx",
 			"lb-backends", `fibonacci:answers`, `status 200 {"fibonacci_number": 10, "value": 55}`,
+		}},
+		{"fibonacci-node-1", []string{
+			"service:fibonacci", "enabled:fibonacci", "port:fibonacci", "health:fibonacci", "download:fibonacci",
+			`fibonacci:answers`, `status 200 {"fibonacci_number": 10, "value": 55}`,
 		}},
 	} {
 		t.Run(tc.machine, func(t *testing.T) {
