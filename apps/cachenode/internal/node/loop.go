@@ -239,6 +239,11 @@ func (h *loopHandler) OnTraffic(gc gnet.Conn) (action gnet.Action) {
 	}()
 	fresh, _ := gc.Next(-1) // valid until this call returns
 	lc.ci.read.Add(int64(len(fresh)))
+	if h.s.closing.Load() && lc.rest == nil {
+		// Shut down (Shutdown woke every connection): nothing of this one
+		// is in progress; a command not all arrived goes with it.
+		return gnet.Close
+	}
 	if lc.skip > 0 {
 		d := min(int64(len(fresh)), lc.skip)
 		fresh, lc.skip = fresh[d:], lc.skip-d
@@ -292,8 +297,10 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 	if r := lc.rest; r != nil {
 		lc.rest = nil
 		lc.stalled = !lc.retrieve(r.op, r.exptime, r.keys)
+		// A paused multi-get is the command in progress at a shutdown.
+		closeConn = !lc.stalled && s.closing.Load()
 	}
-	for done < len(data) && !lc.stalled {
+	for done < len(data) && !lc.stalled && !closeConn {
 		if lc.gc.OutboundBuffered() > maxOutbound {
 			lc.stalled = true
 			break

@@ -271,6 +271,39 @@ func TestLoopPausesLongMultiGet(t *testing.T) {
 	}
 }
 
+// TestLoopShutdownFinishesPausedMultiGet shuts down while a multi-get is
+// paused: the get is answered in full, then the connection closes without
+// running the command queued after it; an idle connection closes at once.
+func TestLoopShutdownFinishesPausedMultiGet(t *testing.T) {
+	f := newLoopFixture(t, &Handler{Store: cache.New(cache.Config{Capacity: 64 << 20})})
+	value := bytes.Repeat([]byte("v"), 1<<20)
+	if f.feed(append(append([]byte("set k 0 0 1048576\r\n"), value...), "\r\n"...)) {
+		t.Fatal("closed on set")
+	}
+	f.fc.out.Reset()
+	f.fc.queue = true
+	if f.feed([]byte("get k k k k k k k k\r\nget k\r\n")) || f.lc.rest == nil {
+		t.Fatalf("the get did not pause: %d values sent", strings.Count(f.fc.out.String(), "VALUE"))
+	}
+	f.h.s.closing.Store(true)
+	if f.feed(nil) {
+		t.Fatal("closed while the paused get's reply was still unsent")
+	}
+	f.fc.queue, f.fc.outbound = false, 0
+	if !f.feed(nil) {
+		t.Fatal("still open after the paused get was answered")
+	}
+	if n, ends := strings.Count(f.fc.out.String(), "VALUE"), strings.Count(f.fc.out.String(), "END\r\n"); n != 8 || ends != 1 {
+		t.Errorf("got %d values and %d ENDs, want the paused get's 8 and 1 (not the queued get's)", n, ends)
+	}
+
+	idle := newLoopFixture(t, &Handler{Store: cache.New(cache.Config{Capacity: 1 << 20})})
+	idle.h.s.closing.Store(true)
+	if !idle.feed([]byte("get k\r\n")) || idle.fc.out.Len() != 0 {
+		t.Errorf("idle connection at shutdown: replied %q, want closed without a reply", idle.fc.out.String())
+	}
+}
+
 // TestLoopPanicClosesOnlyThatConnection makes a command panic (a handler
 // without a store): the connection closes and the panic is logged.
 func TestLoopPanicClosesOnlyThatConnection(t *testing.T) {

@@ -246,10 +246,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for c := range s.conns {
 		_ = c.SetReadDeadline(time.Now())
 	}
-	// On an event loop a command runs within one callback: a close queued
-	// now runs after the commands in progress.
+	// On an event loop a command runs within one callback, so a wake-up
+	// queued now comes after the commands in progress; it closes the
+	// connection, or, for a multi-get paused while its reply drains, once
+	// that get is answered.
 	for lc := range s.loopConns {
-		_ = lc.gc.Close()
+		if lc.gc.Wake(nil) != nil {
+			_ = lc.gc.Close()
+		}
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
