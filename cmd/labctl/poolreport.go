@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -191,6 +192,13 @@ func poolTarget(ctx context.Context, sf *stackFlags, galleryURL, managerURL, tok
 		return tg, err
 	}
 	tg.Stack = sf.stack
+	return fillFromOutputs(tg, outs)
+}
+
+// fillFromOutputs fills what the flags left empty from the stack's outputs
+// galleryUrl, managerUrl and managerToken (a secret: its plain value), and
+// names every value still missing with its flag.
+func fillFromOutputs(tg poolReportTarget, outs auto.OutputMap) (poolReportTarget, error) {
 	get := func(key string) string {
 		if v, ok := outs[key]; ok {
 			if s, ok := v.Value.(string); ok {
@@ -217,7 +225,7 @@ func poolTarget(ctx context.Context, sf *stackFlags, galleryURL, managerURL, tok
 		}
 	}
 	if len(missing) > 0 {
-		return tg, fmt.Errorf("stack %s has no %s: is the elastic pool up (labctl up)? Or name them with the flags", sf.stack, strings.Join(missing, ", "))
+		return tg, fmt.Errorf("stack %s has no %s: is the elastic pool up (labctl up)? Or name them with the flags", tg.Stack, strings.Join(missing, ", "))
 	}
 	return tg, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
 	"github.com/cloudlabs/cloudlabs/internal/measure/poolreport"
 	"github.com/cloudlabs/cloudlabs/internal/measure/poolreport/poolreporttest"
 	"github.com/cloudlabs/cloudlabs/internal/pool/ring"
@@ -160,5 +162,33 @@ func wellFormedSVG(t *testing.T, path string) {
 	}
 	if root != "svg" || labels < 2 {
 		t.Errorf("%s: root %q, %d axis labels; want svg with both axes labelled", path, root, labels)
+	}
+}
+
+// The stack's outputs fill what the flags leave out; the flags win; a
+// missing value is named with its flag.
+func TestPoolReportTargetFromOutputs(t *testing.T) {
+	outs := auto.OutputMap{
+		"galleryUrl":   {Value: "http://127.0.0.5:8080"},
+		"managerUrl":   {Value: "http://127.0.0.6:8090"},
+		"managerToken": {Value: "s3cret", Secret: true},
+	}
+	tg, err := fillFromOutputs(poolReportTarget{}, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.GalleryURL != "http://127.0.0.5:8080" || tg.ManagerURL != "http://127.0.0.6:8090" || tg.token != "s3cret" {
+		t.Errorf("from outputs: %+v, token %q", tg.Target, tg.token)
+	}
+	tg, err = fillFromOutputs(poolReportTarget{Target: poolreport.Target{GalleryURL: "http://flag"}, token: "flagtoken"}, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.GalleryURL != "http://flag" || tg.ManagerURL != "http://127.0.0.6:8090" || tg.token != "flagtoken" {
+		t.Errorf("flags and outputs: %+v, token %q: want the flags to win", tg.Target, tg.token)
+	}
+	_, err = fillFromOutputs(poolReportTarget{Target: poolreport.Target{Stack: "local"}}, auto.OutputMap{"galleryUrl": {Value: "http://g"}})
+	if err == nil || !strings.Contains(err.Error(), "managerUrl (or --manager)") || !strings.Contains(err.Error(), "managerToken (or --token-file)") || strings.Contains(err.Error(), "galleryUrl") {
+		t.Errorf("missing outputs: err %v, want managerUrl and managerToken named with their flags", err)
 	}
 }
