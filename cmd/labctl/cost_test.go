@@ -63,8 +63,10 @@ const (
     - phonebook
     - fibonacci
     - cachepool
+    - gallery
   fibonacci:nodes: "3"
   cachepool:nodes: "2"
+  cachepool:maxNodes: "3"
 `
 )
 

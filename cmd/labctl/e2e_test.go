@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -205,10 +206,10 @@ func TestLocalTwin(t *testing.T) {
 			t.Fatalf("outputs --show-secrets: cachepoolAdminToken %q, want the token", token)
 		}
 		admins := tw.list("cachepoolAdmin")
-		if len(admins) != 2 {
-			t.Fatalf("cachepoolAdmin: got %v, want 2", admins)
+		if len(admins) != 3 {
+			t.Fatalf("cachepoolAdmin: got %v, want one per slot (3)", admins)
 		}
-		for _, a := range admins {
+		for _, a := range admins[:2] { // the active slots
 			if code := putConfig(t, a, ""); code != http.StatusUnauthorized {
 				t.Errorf("PUT %s/config without the token: status %d, want 401", a, code)
 			}
@@ -217,6 +218,8 @@ func TestLocalTwin(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("the manager owns the pool's size", func(t *testing.T) { checkElasticPool(t, tw) })
 
 	before := map[int]int{}
 	for i := 1; i <= 3; i++ {
@@ -285,6 +288,81 @@ func TestLocalTwin(t *testing.T) {
 }
 
 var client = &http.Client{Timeout: 10 * time.Second}
+
+// checkElasticPool drives the manager as an operator would: the live
+// membership starts at cachepool:nodes, grow and shrink change it by one
+// within 10 s, the bounds answer 409, a shrunk slot's port is closed and
+// refresh + up leave it parked, and no token is 401.
+func checkElasticPool(t *testing.T, tw *twin) {
+	var secret map[string]any
+	if err := json.Unmarshal([]byte(tw.run("outputs", "--json", "--show-secrets")), &secret); err != nil {
+		t.Fatal(err)
+	}
+	token, _ := secret["managerToken"].(string)
+	if len(token) < 32 {
+		t.Fatalf("managerToken %q, want the generated token", token)
+	}
+	mgr := tw.str("managerUrl")
+	slots := tw.list("cachepoolSlots")
+	if len(slots) != 3 {
+		t.Fatalf("cachepoolSlots %v, want cachepool:maxNodes (3)", slots)
+	}
+	call := func(method, path, tok string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(method, mgr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body
+	}
+	nodes := func() []string {
+		t.Helper()
+		code, body := call(http.MethodGet, "/api/pool", token)
+		if code != http.StatusOK {
+			t.Fatalf("GET /api/pool: status %d %v", code, body)
+		}
+		var ns []string
+		for _, n := range body["nodes"].([]any) {
+			ns = append(ns, n.(string))
+		}
+		return ns
+	}
+	if code, _ := call(http.MethodGet, "/api/pool", ""); code != http.StatusUnauthorized {
+		t.Errorf("GET /api/pool without the token: status %d, want 401", code)
+	}
+	if got := nodes(); !slices.Equal(got, slots[:2]) {
+		t.Fatalf("members %v, want the first cachepool:nodes slots %v", got, slots[:2])
+	}
+	if code, body := call(http.MethodPost, "/api/pool/grow", token); code != http.StatusOK {
+		t.Fatalf("grow: status %d %v", code, body)
+	}
+	testkit.Eventually(t, "the third slot a member", 10*time.Second, func() bool { return len(nodes()) == 3 })
+	checkMemcached(t, slots[2])
+	if code, body := call(http.MethodPost, "/api/pool/grow", token); code != http.StatusConflict || !strings.Contains(fmt.Sprint(body["error"]), "3") {
+		t.Errorf("grow at the 3 slots: status %d %v, want 409 naming the bound", code, body)
+	}
+	if code, body := call(http.MethodPost, "/api/pool/shrink", token); code != http.StatusOK {
+		t.Fatalf("shrink: status %d %v", code, body)
+	}
+	testkit.Eventually(t, "the third slot out", 10*time.Second, func() bool { return len(nodes()) == 2 })
+	checkClosed(t, slots[2])
+	tw.run("refresh")
+	tw.up()
+	if got := nodes(); !slices.Equal(got, slots[:2]) {
+		t.Errorf("after refresh and up, members %v, want %v: up must not fight the manager", got, slots[:2])
+	}
+	checkClosed(t, slots[2])
+}
 
 func checkPhonebook(t *testing.T, base string) {
 	res, err := client.Get(base + "/add/")
