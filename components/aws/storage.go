@@ -49,7 +49,7 @@ func (p *Platform) DataBucket(ctx *pulumi.Context, name string, args platform.Bu
 		BucketPrefix: pulumi.String(bucketPrefix(p.s.Project+"-"+p.s.Stack, name)),
 		// A lab's data goes with its stack (README: "Data and destroy").
 		ForceDestroy: pulumi.Bool(true),
-		Tags:         p.tags(name),
+		Tags:         p.dataBucketTags(name),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", name, err)
@@ -98,6 +98,16 @@ func (p *Platform) DataBucket(ctx *pulumi.Context, name string, args platform.Bu
 	}
 	p.dataBuckets[out] = b
 	return out, nil
+}
+
+// DataBucketTag marks the apps' data buckets (not the artifact bucket):
+// `labctl cost` prices their storage.
+const DataBucketTag = "cloudlabs:bucket"
+
+func (p *Platform) dataBucketTags(name string) pulumi.StringMap {
+	t := p.tags(name)
+	t[DataBucketTag] = pulumi.String(name)
+	return t
 }
 
 // denyPlainHTTPPolicy is the data bucket's policy: it grants nothing (the

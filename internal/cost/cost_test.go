@@ -25,6 +25,14 @@ var stacks = map[string]map[string]string{
 		"gcp:project": "my-gcp-project", "gcp:region": "us-central1", "gcp:zone": "us-central1-a",
 		"cloudlabs:platform": "gcp", "cloudlabs:environments": `["fibonacci"]`, "fibonacci:nodes": "3",
 	},
+	"gcp-gallery": {
+		"gcp:project": "my-gcp-project", "gcp:region": "us-central1", "gcp:zone": "us-central1-a",
+		"cloudlabs:platform": "gcp", "cloudlabs:environments": `["cachepool","gallery"]`, "cachepool:nodes": "2", "cachepool:maxNodes": "3",
+	},
+	"aws-gallery": {
+		"aws:region": "us-east-1", "cloudlabs:platform": "aws", "cloudlabs:environments": `["cachepool","gallery"]`,
+		"cachepool:nodes": "2", "cachepool:maxNodes": "3",
+	},
 	"aws-phonebook": {
 		"aws:region": "eu-north-1", "cloudlabs:platform": "aws", "cloudlabs:environments": `["phonebook"]`, "riak:nodes": "2",
 	},
@@ -80,11 +88,47 @@ func TestStackFiles(t *testing.T) {
 		lines       []line
 	}{
 		{
-			name: "aws cachepool: 2 t3.micro nodes in eu-north-1", stack: "aws-cachepool", region: "eu-north-1",
+			// 8 slots (cachepool:maxNodes' default), 2 of them active; the
+			// manager; the pool's database.
+			name: "aws cachepool: 2 of 8 t3.micro slots active, the manager and RDS in eu-north-1", stack: "aws-cachepool", region: "eu-north-1",
 			lines: []line{
-				{"instance t3.micro", 2, 2 * 0.0108 * 24},
-				{"disk gp3 (16 GB)", 2, 2 * 8 * 0.0836 * 24 / 730},
-				{"public IPv4 address", 2, 2 * 0.005 * 24},
+				{"instance t3.micro", 1, 1 * 0.0108 * 24},
+				{"disk gp3 (72 GB)", 9, 9 * 8 * 0.0836 * 24 / 730},
+				{"pool slot t3.micro, active", 2, 2 * 0.0108 * 24},
+				{"pool slot t3.micro, stopped (disk only)", 6, 0},
+				{"public IPv4 address", 3, 3 * 0.005 * 24},
+				{"database db.t4g.micro", 1, 0.017 * 24},
+				{"database storage gp3 (20 GB)", 1, 20 * 0.121 * 24 / 730},
+				{"internet egress (1 GB/day)", 0, 1 * 0.09},
+			},
+		},
+		{
+			// The manager and the gallery (its Elastic IP replaces its
+			// own address), 2 of 3 slots, Cloud SQL, one bucket of 1 GB.
+			name: "gcp gallery: the pool, the manager, the gallery, Cloud SQL and a bucket in us-central1", stack: "gcp-gallery", region: "us-central1",
+			lines: []line{
+				{"instance e2-micro", 2, 2 * 0.00838 * 24},
+				{"disk pd-balanced (50 GB)", 5, 5 * 10 * 0.10 * 24 / 730},
+				{"pool slot e2-micro, active", 2, 2 * 0.00838 * 24},
+				{"pool slot e2-micro, stopped (disk only)", 1, 0},
+				{"public IPv4 address", 4, 4 * 0.005 * 24},
+				{"database db-f1-micro", 1, 0.0105 * 24},
+				{"database storage PD_SSD (10 GB)", 1, 10 * 0.17 * 24 / 730},
+				{"bucket storage (1 GB assumed per bucket)", 1, 1 * 0.020 * 24 / 730},
+				{"internet egress (1 GB/day)", 0, 1 * 0.12},
+			},
+		},
+		{
+			name: "aws gallery: the pool, the manager, the gallery, RDS and a bucket in us-east-1", stack: "aws-gallery", region: "us-east-1",
+			lines: []line{
+				{"instance t3.micro", 2, 2 * 0.0104 * 24},
+				{"disk gp3 (40 GB)", 5, 5 * 8 * 0.08 * 24 / 730},
+				{"pool slot t3.micro, active", 2, 2 * 0.0104 * 24},
+				{"pool slot t3.micro, stopped (disk only)", 1, 0},
+				{"public IPv4 address", 4, 4 * 0.005 * 24},
+				{"database db.t4g.micro", 1, 0.016 * 24},
+				{"database storage gp3 (20 GB)", 1, 20 * 0.115 * 24 / 730},
+				{"bucket storage (1 GB assumed per bucket)", 1, 1 * 0.023 * 24 / 730},
 				{"internet egress (1 GB/day)", 0, 1 * 0.09},
 			},
 		},
@@ -137,14 +181,19 @@ func TestNodesScaleLinearly(t *testing.T) {
 		perNode          float64 // a day
 	}{
 		{"gcp fibonacci nodes", "gcp-fibonacci", "fibonacci:nodes", []int{1, 2, 5, 20}, 0.00838*24 + 10*0.10*24/730 + 0.005*24},
-		{"aws cachepool nodes", "aws-cachepool", "cachepool:nodes", []int{1, 3, 8}, 0.0108*24 + 8*0.0836*24/730 + 0.005*24},
+		// An active slot more runs its instance and address; its disk
+		// was paid while it was stopped.
+		{"aws cachepool active nodes", "aws-cachepool", "cachepool:nodes", []int{1, 3, 8}, 0.0108*24 + 0.005*24},
+		// A slot more, stopped, is its disk alone.
+		{"aws cachepool slots", "aws-cachepool", "cachepool:maxNodes", []int{2, 5, 8}, 8 * 0.0836 * 24 / 730},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			base := estimate(t, tc.stack, map[string]string{tc.key: "1"}, day24).Total
-			for _, n := range tc.counts {
+			first := tc.counts[0]
+			base := estimate(t, tc.stack, map[string]string{tc.key: strconv.Itoa(first)}, day24).Total
+			for _, n := range tc.counts[1:] {
 				got := estimate(t, tc.stack, map[string]string{tc.key: strconv.Itoa(n)}, day24).Total
-				want := base.PerDay + float64(n-1)*tc.perNode
+				want := base.PerDay + float64(n-first)*tc.perNode
 				if !near(got.PerDay, want) || !near(got.PerMonth, want*730/24) {
 					t.Errorf("%d nodes: got %v a day, %v a month; want %v, %v", n, got.PerDay, got.PerMonth, want, want*730/24)
 				}
@@ -224,8 +273,8 @@ func TestRegions(t *testing.T) {
 		if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "ap-south-1") {
 			t.Errorf("got warnings %q, want one naming ap-south-1", rep.Warnings)
 		}
-		if want := 2 * 0.0104 * 24; !near(rep.Lines[0].PerDay, want) {
-			t.Errorf("got %v a day for the instances, want us-east-1's %v", rep.Lines[0].PerDay, want)
+		if want := 1 * 0.0104 * 24; rep.Lines[0].Resource != "instance t3.micro" || !near(rep.Lines[0].PerDay, want) {
+			t.Errorf("got %q at %v a day, want the manager's instance at us-east-1's %v", rep.Lines[0].Resource, rep.Lines[0].PerDay, want)
 		}
 	})
 	t.Run("the local twin is free", func(t *testing.T) {
@@ -253,6 +302,8 @@ func TestParseTable(t *testing.T) {
 		{"no date", `{"currency":"USD","clouds":{}}`, "asOf"},
 		{"no source", `{"asOf":"2025-01-01","currency":"USD","clouds":{"aws":{"defaultRegion":"r","regions":{}}}}`, "source"},
 		{"default region missing", `{"asOf":"2025-01-01","currency":"USD","clouds":{"aws":{"source":"s","defaultRegion":"r","regions":{}}}}`, `defaultRegion "r"`},
+		{"database without source", `{"asOf":"2025-01-01","currency":"USD","clouds":{"aws":{"source":"s","defaultRegion":"r","regions":{"r":{"instanceHour":{"t3.micro":1},"diskGBMonth":{"gp3":0.08},"publicIPv4Hour":0.005,"egressGB":0.09,"database":{"asOf":"2025-01-01","instanceHour":{"db.t4g.micro":0.016},"storageGBMonth":{"gp3":0.115}}}}}}}`, "database: asOf, source"},
+		{"bucket without date", `{"asOf":"2025-01-01","currency":"USD","clouds":{"aws":{"source":"s","defaultRegion":"r","regions":{"r":{"instanceHour":{"t3.micro":1},"diskGBMonth":{"gp3":0.08},"publicIPv4Hour":0.005,"egressGB":0.09,"objectStorage":{"source":"s","gbMonth":0.023}}}}}}`, "objectStorage: asOf, source"},
 		{"negative price", `{"asOf":"2025-01-01","currency":"USD","clouds":{"aws":{"source":"s","defaultRegion":"r","regions":{"r":{"instanceHour":{"t3.micro":-1},"diskGBMonth":{"gp3":0.08},"publicIPv4Hour":0.005,"egressGB":0.09}}}}}`, "t3.micro costs -1"},
 	}
 	for _, tc := range tests {
@@ -262,5 +313,54 @@ func TestParseTable(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestEveryPriceHasItsDateAndSource: the shipped table dates and sources
+// the database and bucket prices of every region, and a report's lines
+// for them carry both.
+func TestEveryPriceHasItsDateAndSource(t *testing.T) {
+	table, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for cloud, c := range table.Clouds {
+		for region, p := range c.Regions {
+			n++
+			if p.Database == nil || p.ObjectStorage == nil {
+				t.Errorf("%s %s: no database or object storage prices", cloud, region)
+			}
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d regions in the table, want 3", n)
+	}
+	rep := estimate(t, "gcp-gallery", nil, day24)
+	priced := 0
+	for _, l := range rep.Lines {
+		if strings.HasPrefix(l.Resource, "database") || strings.HasPrefix(l.Resource, "bucket") {
+			priced++
+			if l.AsOf == "" || !strings.HasPrefix(l.Source, "https://cloud.google.com/") {
+				t.Errorf("%s: as of %q, source %q", l.Resource, l.AsOf, l.Source)
+			}
+		}
+	}
+	if priced != 3 {
+		t.Errorf("%d database and bucket lines, want 3", priced)
+	}
+}
+
+// TestUnknownDatabaseClass: a class the table lacks is an error naming it
+// and where to add it.
+func TestUnknownDatabaseClass(t *testing.T) {
+	table, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := Usage{Platform: "aws", Region: "us-east-1", Databases: map[string]int{"db.r6g.large": 1}}
+	_, err = Price(u, table, day24)
+	if want := `database class "db.r6g.large" has no aws us-east-1 price: add it to internal/cost/prices.json`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want an error containing %q", err, want)
 	}
 }

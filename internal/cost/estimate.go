@@ -35,6 +35,11 @@ func (o Options) check() error {
 	return nil
 }
 
+// AssumedBucketGB is the data stored in each data bucket, for the
+// estimate: a lab's gallery holds a few hundred images of at most a few
+// MB. The price per GB is in the line; scale it for more.
+const AssumedBucketGB = 1.0
+
 // Line is one priced item of a report.
 type Line struct {
 	Resource  string  `json:"resource"`
@@ -44,6 +49,10 @@ type Line struct {
 	UnitPrice float64 `json:"unitPrice"`
 	PerDay    float64 `json:"perDay"`
 	PerMonth  float64 `json:"perMonth"`
+	// AsOf and Source are set where the price comes from other pages than
+	// the report's (databases, object storage).
+	AsOf   string `json:"asOf,omitempty"`
+	Source string `json:"source,omitempty"`
 }
 
 // Amount is a cost a day and a month.
@@ -71,7 +80,7 @@ type Report struct {
 }
 
 // NotPriced names what an estimate leaves out, and why.
-const NotPriced = "networks, subnets, firewalls, gateways and endpoints (free); the artifact bucket, its objects and requests (a few MB: cents a month); free tiers (AWS: 100 GB egress a month; GCP: one e2-micro in some US regions)"
+const NotPriced = "networks, subnets, firewalls, gateways and endpoints (free); the artifact bucket, its objects and requests (a few MB: cents a month); requests to the data buckets and database backups within the free allowance; free tiers (AWS: 100 GB egress a month, 750 h of db.t4g.micro in the first year; GCP: one e2-micro in some US regions)"
 
 // Price turns usage into a report with the table's prices. A day is
 // HoursPerDay hours; a month is 730 hours of the same use (730/24 days).
@@ -113,8 +122,58 @@ func Price(u Usage, t Table, o Options) (*Report, error) {
 		rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("disk %s (%d GB)", dtype, d.GB), Count: d.Count, Quantity: float64(d.GB),
 			Unit: "GB-month", UnitPrice: price, PerDay: day, PerMonth: monthly(day)})
 	}
-	if u.PublicIPv4 > 0 {
-		rep.Lines = append(rep.Lines, hourly("public IPv4 address", u.PublicIPv4, "hour", p.PublicIPv4Hour))
+	// Slots: the active ones at the instance price, the stopped ones at
+	// nothing (their disks are in the disk lines).
+	active := min(u.ActiveSlots, total(u.Slots))
+	left := active
+	for _, itype := range keys(u.Slots) {
+		price, err := p.instanceHour(itype)
+		if err != nil {
+			return nil, err
+		}
+		run := min(left, u.Slots[itype])
+		left -= run
+		if run > 0 {
+			rep.Lines = append(rep.Lines, hourly("pool slot "+itype+", active", run, "hour", price))
+		}
+		if stopped := u.Slots[itype] - run; stopped > 0 {
+			l := hourly("pool slot "+itype+", stopped (disk only)", stopped, "hour", 0)
+			rep.Lines = append(rep.Lines, l)
+		}
+	}
+	if ips := u.PublicIPv4 + min(active, u.SlotIPv4); ips > 0 {
+		rep.Lines = append(rep.Lines, hourly("public IPv4 address", ips, "hour", p.PublicIPv4Hour))
+	}
+	for _, class := range keys(u.Databases) {
+		price, d, err := p.databaseHour(class)
+		if err != nil {
+			return nil, err
+		}
+		l := hourly("database "+class, u.Databases[class], "hour", price)
+		l.AsOf, l.Source = d.AsOf, d.Source
+		rep.Lines = append(rep.Lines, l)
+	}
+	for _, stype := range keys(u.DBStorage) {
+		price, err := p.databaseGBMonth(stype)
+		if err != nil {
+			return nil, err
+		}
+		d := u.DBStorage[stype]
+		day := float64(d.GB) * price / HoursPerMonth * o.HoursPerDay
+		rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("database storage %s (%d GB)", stype, d.GB), Count: d.Count, Quantity: float64(d.GB),
+			Unit: "GB-month", UnitPrice: price, PerDay: day, PerMonth: monthly(day), AsOf: p.Database.AsOf, Source: p.Database.Source})
+	}
+	if u.DataBuckets > 0 {
+		obj, err := p.objectGBMonth()
+		if err != nil {
+			return nil, err
+		}
+		gb := AssumedBucketGB * float64(u.DataBuckets)
+		// Scales with --hours like the disks: the lab's buckets go with
+		// the stack.
+		day := gb * obj.GBMonth / HoursPerMonth * o.HoursPerDay
+		rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("bucket storage (%g GB assumed per bucket)", AssumedBucketGB), Count: u.DataBuckets, Quantity: gb,
+			Unit: "GB-month", UnitPrice: obj.GBMonth, PerDay: day, PerMonth: monthly(day), AsOf: obj.AsOf, Source: obj.Source})
 	}
 	day := o.EgressGBPerDay * p.EgressGB
 	rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("internet egress (%g GB/day)", o.EgressGBPerDay), Quantity: o.EgressGBPerDay,
@@ -127,3 +186,11 @@ func Price(u Usage, t Table, o Options) (*Report, error) {
 }
 
 func monthly(perDay float64) float64 { return perDay * HoursPerMonth / 24 }
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

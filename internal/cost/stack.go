@@ -45,6 +45,13 @@ func Stack(stack string, values map[string]stackfile.Value, declare Declare, t T
 	if cfg.Platform == "aws" {
 		u.Region = awsRegion(values)
 	}
+	// The pool's slots run as many as the manager keeps active: priced at
+	// cachepool:nodes, the size it starts with (-c cachepool:nodes=N
+	// prices another).
+	u.ActiveSlots = total(u.Slots)
+	if cfg.Enabled("cachepool") {
+		u.ActiveSlots = min(cfg.CachePoolNodes, u.ActiveSlots)
+	}
 	rep, err := Price(u, t, o)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", stack, err)

@@ -35,6 +35,26 @@ type Prices struct {
 	DiskGBMonth    map[string]float64 `json:"diskGBMonth"`  // by volume or disk type
 	PublicIPv4Hour float64            `json:"publicIPv4Hour"`
 	EgressGB       float64            `json:"egressGB"` // internet egress, first paid tier
+	// Database and ObjectStorage carry their own date and source, next to
+	// their numbers: they come from other price pages than the machines'.
+	Database      *DatabasePrices `json:"database,omitempty"`
+	ObjectStorage *ObjectPrices   `json:"objectStorage,omitempty"`
+}
+
+// DatabasePrices are a managed PostgreSQL's prices (RDS single-AZ, Cloud
+// SQL zonal).
+type DatabasePrices struct {
+	AsOf           string             `json:"asOf"`
+	Source         string             `json:"source"`
+	InstanceHour   map[string]float64 `json:"instanceHour"`   // by class or tier
+	StorageGBMonth map[string]float64 `json:"storageGBMonth"` // by storage type
+}
+
+// ObjectPrices are a bucket's storage price (standard class).
+type ObjectPrices struct {
+	AsOf    string  `json:"asOf"`
+	Source  string  `json:"source"`
+	GBMonth float64 `json:"gbMonth"`
 }
 
 // Builtin is the table embedded in the binary.
@@ -60,6 +80,9 @@ func ParseTable(b []byte) (Table, error) {
 			if p.PublicIPv4Hour <= 0 || p.EgressGB <= 0 || len(p.InstanceHour) == 0 || len(p.DiskGBMonth) == 0 {
 				return Table{}, fmt.Errorf("price table: %s %s: instanceHour, diskGBMonth, publicIPv4Hour and egressGB are all required", name, region)
 			}
+			if err := p.checkExtras(); err != nil {
+				return Table{}, fmt.Errorf("price table: %s %s: %w", name, region, err)
+			}
 			for _, m := range []map[string]float64{p.InstanceHour, p.DiskGBMonth} {
 				for k, v := range m {
 					if v <= 0 {
@@ -70,6 +93,56 @@ func ParseTable(b []byte) (Table, error) {
 		}
 	}
 	return t, nil
+}
+
+// checkExtras checks the database and object storage prices, when present.
+func (p Prices) checkExtras() error {
+	if d := p.Database; d != nil {
+		if d.AsOf == "" || d.Source == "" || len(d.InstanceHour) == 0 || len(d.StorageGBMonth) == 0 {
+			return fmt.Errorf("database: asOf, source, instanceHour and storageGBMonth are all required")
+		}
+		for _, m := range []map[string]float64{d.InstanceHour, d.StorageGBMonth} {
+			for k, v := range m {
+				if v <= 0 {
+					return fmt.Errorf("database: %s costs %v: want a positive price", k, v)
+				}
+			}
+		}
+	}
+	if o := p.ObjectStorage; o != nil && (o.AsOf == "" || o.Source == "" || o.GBMonth <= 0) {
+		return fmt.Errorf("objectStorage: asOf, source and a positive gbMonth are required")
+	}
+	return nil
+}
+
+// databaseHour and the others below refuse what the table lacks, naming
+// the key to add.
+func (r regional) databaseHour(class string) (float64, *DatabasePrices, error) {
+	if d := r.Database; d != nil {
+		if p, ok := d.InstanceHour[class]; ok {
+			return p, d, nil
+		}
+	}
+	return 0, nil, fmt.Errorf("database class %q has no %s %s price: add it to %s (clouds.%s.regions.%s.database.instanceHour)",
+		class, r.platform, r.region, TableFile, r.platform, r.region)
+}
+
+func (r regional) databaseGBMonth(stype string) (float64, error) {
+	if d := r.Database; d != nil {
+		if p, ok := d.StorageGBMonth[stype]; ok {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("database storage %q has no %s %s price: add it to %s (clouds.%s.regions.%s.database.storageGBMonth)",
+		stype, r.platform, r.region, TableFile, r.platform, r.region)
+}
+
+func (r regional) objectGBMonth() (*ObjectPrices, error) {
+	if r.ObjectStorage == nil {
+		return nil, fmt.Errorf("bucket storage has no %s %s price: add it to %s (clouds.%s.regions.%s.objectStorage)",
+			r.platform, r.region, TableFile, r.platform, r.region)
+	}
+	return r.ObjectStorage, nil
 }
 
 // regional is a cloud's prices for the region a stack lives in.

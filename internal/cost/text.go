@@ -30,6 +30,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	rows = append(rows, []string{"TOTAL (" + r.Currency + ")", "", "", money(r.Total.PerDay), money(r.Total.PerMonth)})
 	writeColumns(w, rows)
 	fmt.Fprintf(w, "\nMonth = %d h. Prices as of %s (%s on-demand list prices), source: %s.\n", HoursPerMonth, r.AsOf, r.PricedRegion, r.Source)
+	seen := map[string]bool{}
+	for _, l := range r.Lines {
+		if l.Source == "" || seen[l.AsOf+l.Source] {
+			continue
+		}
+		seen[l.AsOf+l.Source] = true
+		fmt.Fprintf(w, "%s: prices as of %s, source: %s.\n", strings.SplitN(l.Resource, " ", 2)[0], l.AsOf, l.Source)
+	}
 	fmt.Fprintf(w, "Not priced: %s.\n", r.NotPriced)
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
