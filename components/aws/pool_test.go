@@ -222,7 +222,7 @@ func TestPoolResourceCounts(t *testing.T) {
 		// the machines' subnet and the two database subnets
 		tSubnet: 3,
 		// gallery, pool-manager, pool-node, plain, and the database's own
-		tSG: 5,
+		tSG:     5,
 		tBucket: 2, tPAB: 2, tSSE: 2, tOwnership: 2, tBucketPol: 2,
 		// gallery: buckets; manager: controls, metrics; two nodes: metrics
 		tRolePolicy: 5, tRole: 4, tInstance: 5,

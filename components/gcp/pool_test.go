@@ -164,7 +164,7 @@ func TestPoolResourceCountsGCP(t *testing.T) {
 		// the artifact bucket and the data bucket
 		tBucket: 2,
 		// the stack's, the data bucket's, the manager's (controls), the gallery's (a secret)
-		tAccount: 4,
+		tAccount:  4,
 		tInstance: 5,
 	}
 	for typ, n := range want {
