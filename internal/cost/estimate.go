@@ -101,6 +101,12 @@ func Price(u Usage, t Table, o Options) (*Report, error) {
 	if p.warning != "" {
 		rep.Warnings = append(rep.Warnings, p.warning)
 	}
+	// stored is a line of GB held, billed per GB-month, for the hours the
+	// stack exists.
+	stored := func(name string, count int, gb, price float64) Line {
+		day := gb * price / HoursPerMonth * o.HoursPerDay
+		return Line{Resource: name, Count: count, Quantity: gb, Unit: "GB-month", UnitPrice: price, PerDay: day, PerMonth: monthly(day)}
+	}
 	hourly := func(name string, count int, unit string, price float64) Line {
 		day := float64(count) * price * o.HoursPerDay
 		return Line{Resource: name, Count: count, Quantity: float64(count), Unit: unit, UnitPrice: price, PerDay: day, PerMonth: monthly(day)}
@@ -118,9 +124,7 @@ func Price(u Usage, t Table, o Options) (*Report, error) {
 			return nil, err
 		}
 		d := u.Disks[dtype]
-		day := float64(d.GB) * price / HoursPerMonth * o.HoursPerDay
-		rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("disk %s (%d GB)", dtype, d.GB), Count: d.Count, Quantity: float64(d.GB),
-			Unit: "GB-month", UnitPrice: price, PerDay: day, PerMonth: monthly(day)})
+		rep.Lines = append(rep.Lines, stored(fmt.Sprintf("disk %s (%d GB)", dtype, d.GB), d.Count, float64(d.GB), price))
 	}
 	// Slots: the active ones at the instance price, the stopped ones at
 	// nothing (their disks are in the disk lines).
@@ -159,21 +163,20 @@ func Price(u Usage, t Table, o Options) (*Report, error) {
 			return nil, err
 		}
 		d := u.DBStorage[stype]
-		day := float64(d.GB) * price / HoursPerMonth * o.HoursPerDay
-		rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("database storage %s (%d GB)", stype, d.GB), Count: d.Count, Quantity: float64(d.GB),
-			Unit: "GB-month", UnitPrice: price, PerDay: day, PerMonth: monthly(day), AsOf: p.Database.AsOf, Source: p.Database.Source})
+		l := stored(fmt.Sprintf("database storage %s (%d GB)", stype, d.GB), d.Count, float64(d.GB), price)
+		l.AsOf, l.Source = p.Database.AsOf, p.Database.Source
+		rep.Lines = append(rep.Lines, l)
 	}
 	if u.DataBuckets > 0 {
 		obj, err := p.objectGBMonth()
 		if err != nil {
 			return nil, err
 		}
-		gb := AssumedBucketGB * float64(u.DataBuckets)
 		// Scales with --hours like the disks: the lab's buckets go with
 		// the stack.
-		day := gb * obj.GBMonth / HoursPerMonth * o.HoursPerDay
-		rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("bucket storage (%g GB assumed per bucket)", AssumedBucketGB), Count: u.DataBuckets, Quantity: gb,
-			Unit: "GB-month", UnitPrice: obj.GBMonth, PerDay: day, PerMonth: monthly(day), AsOf: obj.AsOf, Source: obj.Source})
+		l := stored(fmt.Sprintf("bucket storage (%g GB assumed per bucket)", AssumedBucketGB), u.DataBuckets, AssumedBucketGB*float64(u.DataBuckets), obj.GBMonth)
+		l.AsOf, l.Source = obj.AsOf, obj.Source
+		rep.Lines = append(rep.Lines, l)
 	}
 	day := o.EgressGBPerDay * p.EgressGB
 	rep.Lines = append(rep.Lines, Line{Resource: fmt.Sprintf("internet egress (%g GB/day)", o.EgressGBPerDay), Quantity: o.EgressGBPerDay,
