@@ -97,7 +97,7 @@ func TestVendorDataCarriesKeysAndRedirect(t *testing.T) {
 	if doc.SSHKeys["ed25519_private"] != s.HostKeyPrivate || doc.SSHKeys["ed25519_public"] != s.HostKeyPublic {
 		t.Errorf("ssh_keys do not carry the host key pair: %v", doc.SSHKeys)
 	}
-	if len(doc.Bootcmd) < 1 || !strings.Contains(strings.Join(doc.Bootcmd[0], " "), "ip daddr 169.254.169.254 tcp dport 80 dnat to 10.0.2.2:40123") {
+	if len(doc.Bootcmd) < 1 || !strings.Contains(strings.Join(doc.Bootcmd[0], " "), "ip daddr 169.254.169.254 tcp dport 80 dnat to 10.0.2.2:40123\n") {
 		t.Errorf("bootcmd does not redirect the metadata address to 10.0.2.2:40123: %q", doc.Bootcmd)
 	}
 	schema, err := exec.LookPath("cloud-init")
@@ -374,6 +374,9 @@ func TestSecretStoreAnswersOnlyTheGuestsCredentials(t *testing.T) {
 	}
 	if code, _ := ssm("AWS4-HMAC-SHA256 Credential=AKIAOTHER/x", cloud.token, "/cloudlabs/s/token"); code != 400 {
 		t.Errorf("another access key: %d, want 400", code)
+	}
+	if code, _ := ssm(good, "another-session-token", "/cloudlabs/s/token"); code != 400 {
+		t.Errorf("another session token: %d, want 400", code)
 	}
 	if code, body := ssm(good, cloud.token, "/cloudlabs/s/other"); code != 400 || !strings.Contains(body, "ParameterNotFound") {
 		t.Errorf("unknown parameter: %d %s", code, body)
