@@ -288,7 +288,7 @@ func TestVendorDataWithSecretStore(t *testing.T) {
 	for _, c := range doc.Bootcmd {
 		all += strings.Join(c, " ") + "\n"
 	}
-	for _, want := range []string{"tcp dport 443 dnat to 10.0.2.2:40124", "169.254.169.254 metadata.google.internal metadata ssm.eu-north-1.amazonaws.com"} {
+	for _, want := range []string{"tcp dport 443 dnat to 10.0.2.2:40124\n", "169.254.169.254 metadata.google.internal metadata ssm.eu-north-1.amazonaws.com"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("bootcmd lacks %q:\n%s", want, all)
 		}
