@@ -708,14 +708,18 @@ func TestPoolArgsRefused(t *testing.T) {
 // TestDatabaseNeedsTwoZones: a region the provider reports with one zone
 // is refused by name, not turned into a subnet group RDS would reject.
 func TestDatabaseNeedsTwoZones(t *testing.T) {
-	_, err := offline.Run(func(ctx *pulumi.Context) error {
+	calls := maps.Clone(offline.DefaultCalls)
+	calls["aws:index/getAvailabilityZones:getAvailabilityZones"] = resource.PropertyMap{"names": resource.NewArrayProperty([]resource.PropertyValue{
+		resource.NewStringProperty("us-east-1a"),
+	})}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		p, err := New(ctx, Settings{})
 		if err != nil {
 			return err
 		}
 		_, err = p.Database(ctx, "db", platform.DatabaseArgs{Name: "gallery", User: "gallery", Groups: []string{"g"}})
 		return err
-	}, "cloudlabs", "test", nil)
+	}, pulumi.WithMocks("cloudlabs", "test", &offline.Mocks{Calls: calls}))
 	if err == nil || !strings.Contains(err.Error(), "needs two") {
 		t.Fatalf("got %v, want the single zone refused", err)
 	}
