@@ -21,6 +21,9 @@ const GroupTag = "cloudlabs:group"
 const (
 	MetricsWrite = "write"
 	MetricsRead  = "read"
+	// MetricsReadWrite is a reader that also publishes (the manager's
+	// publish service puts the nodes' statistics into CloudWatch).
+	MetricsReadWrite = "readwrite"
 )
 
 // grant is one inline policy of a machine's role, beside its secrets.
@@ -70,14 +73,14 @@ func (p *Platform) machineGrants(ctx *pulumi.Context, name string, args platform
 	}
 	switch args.Metrics {
 	case "":
-	case MetricsWrite, MetricsRead:
+	case MetricsWrite, MetricsRead, MetricsReadWrite:
 		doc, err := metricsPolicy(args.Metrics, cwstore.Namespace(p.s.Stack))
 		if err != nil {
 			return nil, fmt.Errorf("machine %s: %w", name, err)
 		}
 		out = append(out, grant{"metrics", args.Metrics + "s the stack's metrics", pulumi.String(doc).ToStringOutput()})
 	default:
-		return nil, fmt.Errorf("machine %s: metrics %q; allowed: %q, %q or \"\"", name, args.Metrics, MetricsWrite, MetricsRead)
+		return nil, fmt.Errorf("machine %s: metrics %q; allowed: %q, %q, %q or \"\"", name, args.Metrics, MetricsWrite, MetricsRead, MetricsReadWrite)
 	}
 	return out, nil
 }
@@ -142,18 +145,22 @@ func controlPolicy(region, account, project, stack, group string) (string, error
 // scopes neither action to a resource; only PutMetricData has a
 // namespace condition.
 func metricsPolicy(mode, namespace string) (string, error) {
+	put := policyStatement{
+		Effect: "Allow", Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
+		Condition: map[string]map[string]string{"StringEquals": {"cloudwatch:namespace": namespace}},
+	}
+	read := policyStatement{
+		Effect: "Allow", Action: []string{"cloudwatch:GetMetricData", "cloudwatch:ListMetrics"}, Resource: []string{"*"},
+	}
 	switch mode {
 	case MetricsWrite:
-		return encodePolicy([]policyStatement{{
-			Effect: "Allow", Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
-			Condition: map[string]map[string]string{"StringEquals": {"cloudwatch:namespace": namespace}},
-		}})
+		return encodePolicy([]policyStatement{put})
 	case MetricsRead:
-		return encodePolicy([]policyStatement{{
-			Effect: "Allow", Action: []string{"cloudwatch:GetMetricData", "cloudwatch:ListMetrics"}, Resource: []string{"*"},
-		}})
+		return encodePolicy([]policyStatement{read})
+	case MetricsReadWrite:
+		return encodePolicy([]policyStatement{read, put})
 	}
-	return "", fmt.Errorf("metrics %q; allowed: %q or %q", mode, MetricsWrite, MetricsRead)
+	return "", fmt.Errorf("metrics %q; allowed: %q, %q or %q", mode, MetricsWrite, MetricsRead, MetricsReadWrite)
 }
 
 func encodePolicy(statements []policyStatement) (string, error) {

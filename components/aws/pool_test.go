@@ -724,3 +724,33 @@ func TestDatabaseNeedsTwoZones(t *testing.T) {
 		t.Fatalf("got %v, want the single zone refused", err)
 	}
 }
+
+// TestMetricsReadWrite: a reader that also publishes (the manager's
+// publish service on AWS) may read and put into the stack's namespace,
+// and nothing else.
+func TestMetricsReadWrite(t *testing.T) {
+	m, err := offline.Run(func(ctx *pulumi.Context) error {
+		p, err := New(ctx, Settings{Stack: "pool"})
+		if err != nil {
+			return err
+		}
+		_, err = p.Machine(ctx, "manager", platform.MachineArgs{Group: "mgr", Size: "small", Role: platform.ConstRole(role.Role{Name: "m"}), Metrics: "readwrite"})
+		return err
+	}, "cloudlabs", "pool", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := allowed(t, m, "manager")
+	want := map[string][]string{"cloudwatch:PutMetricData": {"*"}, "cloudwatch:GetMetricData": {"*"}, "cloudwatch:ListMetrics": {"*"}}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("manager may %v, want %v", got, want)
+	}
+	for _, p := range machinePolicies(m, "manager") {
+		for _, s := range p.Statement {
+			put := slices.Contains(s.Action, "cloudwatch:PutMetricData")
+			if put && s.Condition["StringEquals"]["cloudwatch:namespace"] != cwstore.Namespace("pool") {
+				t.Errorf("put without the namespace condition: %v", s.Condition)
+			}
+		}
+	}
+}

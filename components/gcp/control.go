@@ -25,8 +25,9 @@ var ControlPermissions = []string{"compute.instances.get", "compute.instances.st
 // pool's metrics live in a Prometheus on the manager's machine, scraped
 // over the stack's network, with no cloud API involved.
 const (
-	MetricsWrite = "write"
-	MetricsRead  = "read"
+	MetricsWrite     = "write"
+	MetricsRead      = "read"
+	MetricsReadWrite = "readwrite"
 )
 
 // ControllerRoleID is the id of the stack's custom role holding
@@ -71,9 +72,9 @@ func (p *Platform) checkGrants(name string, args platform.MachineArgs) error {
 		}
 	}
 	switch args.Metrics {
-	case "", MetricsWrite, MetricsRead:
+	case "", MetricsWrite, MetricsRead, MetricsReadWrite:
 	default:
-		return fmt.Errorf("machine %s: metrics %q; allowed: %q, %q or \"\"", name, args.Metrics, MetricsWrite, MetricsRead)
+		return fmt.Errorf("machine %s: metrics %q; allowed: %q, %q, %q or \"\"", name, args.Metrics, MetricsWrite, MetricsRead, MetricsReadWrite)
 	}
 	return nil
 }
