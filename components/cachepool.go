@@ -106,10 +106,7 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 	// The token reaches the nodes through the platform's secret store,
 	// never through their role.
 	tokenSecret := name + "-admin-token"
-	metrics := ""
-	if p.Name() == "aws" {
-		metrics = "write"
-	}
+
 	var slots, endpoints, admin pulumi.StringArray
 	var slotFields []pulumi.Output
 	var nodeServices []role.Service
@@ -121,7 +118,7 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 		})
 		nodeServices = append(nodeServices, CacheNodeRole(l, "", args.Node.SHA256, args.CapacityMB, args.Policy, tokenSecret).Services[0])
 		m, err := p.Machine(ctx, mname, platform.MachineArgs{Group: c.NodeGroup, Size: "small", Role: platform.RoleOf(r),
-			Secrets: map[string]pulumi.StringOutput{tokenSecret: token}, Metrics: metrics}, child)
+			Secrets: map[string]pulumi.StringOutput{tokenSecret: token}}, child)
 		if err != nil {
 			return fail(err)
 		}
@@ -180,7 +177,7 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 			mr.TokenSecret: managerToken, tokenSecret: token,
 			envSecret: pulumi.Sprintf("PGPASSWORD=%s\n", db.Password),
 		},
-		Controls: c.NodeGroup, Metrics: "read",
+		Controls: c.NodeGroup, Metrics: managerMetrics(p.Name()),
 		Public: args.ManagerAllowCIDR != "",
 	}, child, pulumi.DependsOn(nodeResources(c.Nodes)))
 	if err != nil {
@@ -233,6 +230,16 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 		"slots": c.Slots, "endpoints": c.Endpoints, "admin": c.Admin, "adminToken": c.AdminToken,
 		"managerUrl": c.ManagerURL, "managerToken": c.ManagerToken,
 	})
+}
+
+// managerMetrics is what the manager's machine does with the stack's
+// metrics: on AWS it also sends the slots' statistics (manager publish),
+// so the nodes themselves need no cloud permission.
+func managerMetrics(platform string) string {
+	if platform == "aws" {
+		return "readwrite"
+	}
+	return "read"
 }
 
 func toAny(os []pulumi.Output) []any {

@@ -124,8 +124,9 @@ type MachineArgs struct {
 	// stop, and nothing else (the pool manager and the pool's slots).
 	Controls string
 	// Metrics is what the machine does with the stack's metrics: "write"
-	// (a pool node publishing), "read" (the manager and autoscaler) or ""
-	// (nothing).
+	// (publishing), "read" (the autoscaler and the charts), "readwrite"
+	// (the manager on AWS, which also publishes the slots' statistics) or
+	// "" (nothing).
 	Metrics string
 }
 

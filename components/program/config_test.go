@@ -96,7 +96,7 @@ func TestOfflineErrorIsPlain(t *testing.T) {
 	if err == nil {
 		t.Fatal("got no error for a bad policy")
 	}
-	const want = "invalid stack configuration:\n  cachepool:policy: \"fifo\" is not allowed; allowed: lru, random"
+	const want = "invalid stack configuration:\n  cachepool:policy: \"fifo\" is not allowed; allowed: lru, random, lfu"
 	if err.Error() != want {
 		t.Errorf("got %q, want %q", err, want)
 	}

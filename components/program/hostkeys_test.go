@@ -30,9 +30,14 @@ type sshStack struct {
 }
 
 // runSSHStack runs every environment on cloud, with SSH open or not.
+// sshStackMachines is how many machines runSSHStack's config makes: the
+// phone book's app and 3 Riak nodes, the LB and 2 backends, 2 pool slots
+// and the pool's manager, the gallery.
+const sshStackMachines = 1 + 3 + 1 + 2 + 2 + 1 + 1
+
 func runSSHStack(t *testing.T, cloud string, open bool) sshStack {
 	t.Helper()
-	cfg := map[string]string{"fibonacci:nodes": "2", "cachepool:nodes": "2", "riak:nodes": "3"}
+	cfg := map[string]string{"fibonacci:nodes": "2", "cachepool:nodes": "2", "cachepool:maxNodes": "2", "riak:nodes": "3"}
 	if open {
 		cfg["ssh:allowCidr"], cfg["ssh:publicKey"] = "198.51.100.0/24", hostKeyTestUserKey
 	}
@@ -175,8 +180,8 @@ func TestEachMachineReadsOnlyItsOwnHostKey(t *testing.T) {
 			s := runSSHStack(t, cloud, true)
 			boot := mustBootFiles(t, s.m)
 			pubs := publicKeyFiles(t, boot)
-			if len(boot) != 9 || len(pubs) != len(boot) {
-				t.Fatalf("%d machines, %d with a public host key file; want 9 and 9", len(boot), len(pubs))
+			if len(boot) != sshStackMachines || len(pubs) != len(boot) {
+				t.Fatalf("%d machines, %d with a public host key file; want %d and %d", len(boot), len(pubs), sshStackMachines, sshStackMachines)
 			}
 			entries, reads := hostKeyEntries(t, cloud, s.m)
 			if len(entries) != len(boot) {
@@ -223,8 +228,8 @@ func TestNoPrivateKeyInUserData(t *testing.T) {
 			s := runSSHStack(t, cloud, true)
 			boot := mustBootFiles(t, s.m)
 			entries, _ := hostKeyEntries(t, cloud, s.m)
-			if len(boot) != 9 || len(entries) != 9 {
-				t.Fatalf("%d machines, %d host keys; want 9 and 9", len(boot), len(entries))
+			if len(boot) != sshStackMachines || len(entries) != sshStackMachines {
+				t.Fatalf("%d machines, %d host keys; want %d and %d", len(boot), len(entries), sshStackMachines, sshStackMachines)
 			}
 			for machine, ud := range boot {
 				if strings.Contains(ud, "PRIVATE KEY") || strings.Contains(ud, "b3BlbnNzaC1rZXktdjE") { // base64 of "openssh-key-v1"
@@ -261,8 +266,8 @@ func TestKnownHostsPinsEachMachine(t *testing.T) {
 			s := runSSHStack(t, cloud, true)
 			pubs := publicKeyFiles(t, mustBootFiles(t, s.m))
 			lines := strings.Split(strings.TrimRight(s.knownHosts, "\n"), "\n")
-			if len(s.sshHosts) != 9 || len(lines) != len(s.sshHosts) {
-				t.Fatalf("%d ssh commands, %d known_hosts lines; want 9 and 9:\n%s", len(s.sshHosts), len(lines), s.knownHosts)
+			if len(s.sshHosts) != sshStackMachines || len(lines) != len(s.sshHosts) {
+				t.Fatalf("%d ssh commands, %d known_hosts lines; want %d and %d:\n%s", len(s.sshHosts), len(lines), sshStackMachines, sshStackMachines, s.knownHosts)
 			}
 			byHost := map[string]ssh.PublicKey{}
 			for _, l := range lines {
@@ -309,8 +314,8 @@ func TestNoSSHNoHostKeys(t *testing.T) {
 		t.Run(cloud, func(t *testing.T) {
 			closed, open := runSSHStack(t, cloud, false), runSSHStack(t, cloud, true)
 			boot := mustBootFiles(t, closed.m)
-			if len(boot) != 9 {
-				t.Fatalf("%d machines, want 9", len(boot))
+			if len(boot) != sshStackMachines {
+				t.Fatalf("%d machines, want %d", len(boot), sshStackMachines)
 			}
 			if entries, _ := hostKeyEntries(t, cloud, closed.m); len(entries) != 0 {
 				t.Errorf("%d store entries hold a private key", len(entries))

@@ -114,11 +114,16 @@ func TestMachinesFollowNodeCounts(t *testing.T) {
 			{"fibonacci", "fibonacci:nodes", 1, 2},
 			{"fibonacci", "fibonacci:nodes", 3, 4},
 			{"fibonacci", "fibonacci:nodes", 20, 21},
-			{"cachepool", "cachepool:nodes", 1, 1},
-			{"cachepool", "cachepool:nodes", 8, 8},
+			// The pool: one machine per slot, and its manager.
+			{"cachepool", "cachepool:maxNodes", 1, 2},
+			{"cachepool", "cachepool:maxNodes", 8, 9},
 		} {
 			t.Run(fmt.Sprintf("%s/%s/%d", cloud, tc.env, tc.nodes), func(t *testing.T) {
-				m := stack(t, cloud, map[string]string{"cloudlabs:environments": tc.env, tc.key: fmt.Sprint(tc.nodes)}, "v1")
+				cfg := map[string]string{"cloudlabs:environments": tc.env, tc.key: fmt.Sprint(tc.nodes)}
+				if tc.key == "cachepool:maxNodes" {
+					cfg["cachepool:nodes"] = "1"
+				}
+				m := stack(t, cloud, cfg, "v1")
 				if got := m.OfType(instanceType[cloud]); len(got) != tc.want {
 					t.Errorf("got %d machines %v, want %d", len(got), names(got), tc.want)
 				}
@@ -250,7 +255,7 @@ func TestMachinesAreHardened(t *testing.T) {
 // wantMachines is how many machines a cloud stack with cfg (on top of the
 // defaults) runs, from the config alone: with every environment enabled,
 // the Riak nodes and the phone book's app machine, the fibonacci backends
-// and their load balancer, and the cache nodes.
+// and their load balancer, the pool's slots and its manager, the gallery.
 func wantMachines(t *testing.T, cfg map[string]string) int {
 	t.Helper()
 	c := parseConfig(t, "aws", cfg)
@@ -262,7 +267,10 @@ func wantMachines(t *testing.T, cfg map[string]string) int {
 		n += c.FibonacciNodes + 1
 	}
 	if c.Enabled("cachepool") {
-		n += c.CachePoolNodes
+		n += c.CachePoolMaxNodes + 1
+	}
+	if c.Enabled("gallery") {
+		n++
 	}
 	return n
 }
@@ -376,13 +384,19 @@ func TestRiakSurvivesNewApp(t *testing.T) {
 // environment on both clouds and runs Debian's cloud-init schema check.
 func TestEveryMachineBootsValidCloudConfig(t *testing.T) {
 	for _, cloud := range []string{"aws", "gcp"} {
-		m := stack(t, cloud, map[string]string{"fibonacci:nodes": "2", "cachepool:nodes": "2"}, "v1")
+		cfg := map[string]string{"fibonacci:nodes": "2", "cachepool:nodes": "2", "cachepool:maxNodes": "3"}
+		m := stack(t, cloud, cfg, "v1")
 		files, err := BootFiles(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(files) != 3+3+2 {
-			t.Errorf("%s: %d machines, want 8", cloud, len(files))
+		if want := wantMachines(t, cfg); len(files) != want {
+			t.Errorf("%s: %d machines, want %d", cloud, len(files), want)
+		}
+		for _, role := range []string{"cachepool-manager", "gallery"} {
+			if _, ok := files[role]; !ok {
+				t.Errorf("%s: no user data for %s", cloud, role)
+			}
 		}
 		for name, ud := range files {
 			t.Run(cloud+"/"+name, func(t *testing.T) {
@@ -614,6 +628,8 @@ const (
 	specRiakHandoff  = "8099"
 	specMemcached    = "11211"
 	specCacheAdmin   = "8081"
+	specManager      = "8090"
+	specPostgres     = "5432"
 	specSSH          = "22"
 	cacheClientBlock = "198.51.100.0/24"
 	httpClientBlock  = "203.0.113.0/24"
@@ -660,12 +676,30 @@ func specIngress(c stackconfig.Config, riakDist, backendPort string) map[ingress
 		all = append(append(all, lb...), backends...)
 	}
 	if c.Enabled("cachepool") {
-		cache := numbered("cachepool-node", c.CachePoolNodes)
-		add(cache, []string{specMemcached, specCacheAdmin}, machines(cache...)...)
+		// Every slot is a machine, active or parked; the manager probes,
+		// configures and scrapes them; the gallery reads and fills them
+		// and follows the manager's membership; both use the database.
+		cache, manager := numbered("cachepool-node", c.CachePoolMaxNodes), []string{"cachepool-manager"}
+		add(cache, []string{specMemcached, specCacheAdmin}, machines(append(slices.Clone(cache), manager...)...)...)
 		if c.CachePoolAllowCIDR != "" {
 			add(cache, []string{specMemcached, specCacheAdmin}, "cidr:"+c.CachePoolAllowCIDR)
 		}
-		all = append(all, cache...)
+		if c.ManagerAllowCIDR != "" {
+			add(manager, []string{specManager}, "cidr:"+c.ManagerAllowCIDR)
+		}
+		dbClients := manager
+		if c.Enabled("gallery") {
+			gallery := []string{"gallery"}
+			add(gallery, []string{specHTTP}, "cidr:"+c.HTTPAllowCIDR)
+			add(cache, []string{specMemcached}, machines(gallery...)...)
+			add(manager, []string{specManager}, machines(gallery...)...)
+			dbClients = append(slices.Clone(manager), gallery...)
+			all = append(all, gallery...)
+		}
+		if c.Platform == "aws" { // RDS: a security group of its own, no machine
+			add([]string{"(no machine, group cachepool-db-pg-sg-id)"}, []string{specPostgres}, machines(dbClients...)...)
+		}
+		all = append(append(all, cache...), manager...)
 	}
 	if c.SSHOpen() {
 		add(all, []string{specSSH}, "cidr:"+c.SSHAllowCIDR)
@@ -697,7 +731,7 @@ func TestIngressIsExactlyTheLeastPrivilegeRules(t *testing.T) {
 			scenario{"all environments, defaults", cloud, nil},
 			scenario{"all environments, every CIDR set", cloud, map[string]string{
 				"riak:nodes": "3", "fibonacci:nodes": "2", "cachepool:nodes": "3",
-				"http:allowCidr": httpClientBlock, "cachepool:allowCidr": cacheClientBlock,
+				"http:allowCidr": httpClientBlock, "cachepool:allowCidr": cacheClientBlock, "manager:allowCidr": "198.18.7.0/24",
 				"ssh:allowCidr": sshBlock, "ssh:publicKey": key,
 			}},
 		)
