@@ -376,6 +376,7 @@ func (tg *target) sshMachines() ([]verify.Machine, []string, error) {
 	if err != nil {
 		return nil, notes, fmt.Errorf("stack %s: %w", tg.name, err)
 	}
+	targets, notes = tg.skipParked(targets, notes)
 	if len(targets) == 0 {
 		return nil, notes, nil
 	}
@@ -384,6 +385,38 @@ func (tg *target) sshMachines() ([]verify.Machine, []string, error) {
 		return nil, notes, err
 	}
 	return tg.dialers(targets, signer), notes, nil
+}
+
+// skipParked leaves out the pool's slots beyond its members as up left
+// them (cachepoolEndpoints): the manager stops a parked slot's instance,
+// so there is no SSH to check it by, and that is not a failure.
+func (tg *target) skipParked(targets []sshTarget, notes []string) ([]sshTarget, []string) {
+	slots, members := tg.outputs.CachePoolNodes(), map[string]bool{}
+	for _, m := range tg.outputs.UpMembers() {
+		members[m] = true
+	}
+	if len(members) == 0 {
+		return targets, notes
+	}
+	parked := map[string]bool{}
+	for _, n := range slots {
+		if !members[n.Endpoint] {
+			parked[n.Name] = true
+		}
+	}
+	var kept []sshTarget
+	var skipped []string
+	for _, t := range targets {
+		if parked[t.Machine] {
+			skipped = append(skipped, t.Machine)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if len(skipped) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: pool slots beyond the members up left (cachepoolEndpoints), parked with their instances stopped unless the manager grew the pool since: not reached over SSH", strings.Join(skipped, ", ")))
+	}
+	return kept, notes
 }
 
 // dialers are the machines of targets behind transports that connect on

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,5 +184,33 @@ func TestPickSignerOffersTheAuthorizedKey(t *testing.T) {
 	}
 	if _, err := pickSigner(nil, authorized); err == nil {
 		t.Error("an empty agent gave a key")
+	}
+}
+
+// TestSkipParkedSlots: on a cloud, pool slots beyond the members up left
+// are not dialed (their instances are stopped), and a note names them;
+// the members and every other machine are kept.
+func TestSkipParkedSlots(t *testing.T) {
+	tg := &target{name: "aws-pool", outputs: verify.Outputs{
+		"cachepoolSlots":     []any{"10.0.2.1:11211", "10.0.2.2:11211", "10.0.2.3:11211"},
+		"cachepoolEndpoints": []any{"10.0.2.1:11211"},
+		"cachepoolAdmin":     []any{"http://10.0.2.1:8081", "http://10.0.2.2:8081", "http://10.0.2.3:8081"},
+	}}
+	in := []sshTarget{{Machine: "cachepool-node-1"}, {Machine: "cachepool-node-2"}, {Machine: "cachepool-node-3"}, {Machine: "cachepool-manager"}}
+	kept, notes := tg.skipParked(in, nil)
+	var names []string
+	for _, k := range kept {
+		names = append(names, k.Machine)
+	}
+	if !slices.Equal(names, []string{"cachepool-node-1", "cachepool-manager"}) {
+		t.Errorf("kept %v, want the member slot and the manager", names)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "cachepool-node-2, cachepool-node-3") {
+		t.Errorf("notes %q, want one naming the parked slots", notes)
+	}
+	// A pool without slots beyond its members: nothing skipped.
+	tg.outputs = verify.Outputs{"cachepoolEndpoints": []any{"10.0.2.1:11211"}, "cachepoolAdmin": []any{"http://10.0.2.1:8081"}}
+	if kept, notes := tg.skipParked(in, nil); len(kept) != len(in) || len(notes) != 0 {
+		t.Errorf("without slots: kept %d of %d, notes %q", len(kept), len(in), notes)
 	}
 }

@@ -165,11 +165,20 @@ func (o Outputs) poolMembers() func(ctx context.Context) ([]string, error) {
 // upMembers are the members as of the end of up (cachepoolEndpoints) when
 // the stack has slots beyond them; nil: every node is a member.
 func (o Outputs) upMembers() func(ctx context.Context) ([]string, error) {
+	eps := o.UpMembers()
+	if eps == nil {
+		return nil
+	}
+	return func(context.Context) ([]string, error) { return eps, nil }
+}
+
+// UpMembers are the pool's members as up left them (cachepoolEndpoints),
+// when the stack has slots beyond them (cachepoolSlots); nil otherwise.
+func (o Outputs) UpMembers() []string {
 	if len(o.list("cachepoolSlots")) == 0 {
 		return nil
 	}
-	eps := o.list("cachepoolEndpoints")
-	return func(context.Context) ([]string, error) { return eps, nil }
+	return o.list("cachepoolEndpoints")
 }
 
 // RiakNodeNames are the Riak nodes' names, riak@<private address>, from
