@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	stdnet "net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -31,27 +30,9 @@ import (
 // nothing, so its probe ends here.
 const netnsProbe = 700 * time.Millisecond
 
-func probeFrom(ns, addr string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), netnsProbe)
-	defer cancel()
-	var d stdnet.Dialer
-	var c stdnet.Conn
-	do := func() (err error) { c, err = d.DialContext(ctx, "tcp", addr); return err }
-	var err error
-	if ns == "" {
-		err = do()
-	} else {
-		err = hostnet.In(ns, do)
-	}
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
+func probeFrom(ns, addr string) error { return hostnet.Probe(ns, addr, netnsProbe) }
 
-func isFiltered(err error) bool {
-	return err != nil && (errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err))
-}
+func isFiltered(err error) bool { return hostnet.Filtered(err) }
 
 // TestAutomationNetns runs up → checks → destroy with the real CLI in
 // namespace mode: a public front (HTTP on port 80, no offset) and a

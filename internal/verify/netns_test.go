@@ -2,14 +2,13 @@ package verify
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
 	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
 )
@@ -18,25 +17,7 @@ import (
 // whose firewall admits nothing from this machine still answers Local's
 // Dial, which connects from inside the host, as SSH's does.
 func TestLocalDialsFromTheHostsNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("network namespaces need root: run this test as root (CI does)")
-	}
-	id := hostnet.StackID(fmt.Sprintf("verify test %d", os.Getpid()))
-	t.Cleanup(func() { _, _ = hostnet.Sweep(id) })
-	sub, err := hostnet.ChooseSubnet(netip.MustParsePrefix(hostnet.DefaultRange), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := hostnet.Network{ID: id, Subnet: sub}
-	if err := n.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	a := sub.Addr().As4()
-	a[3] = 5
-	h := hostnet.Host{Net: n, Machine: "backend", Addr: netip.AddrFrom4(a)}
-	if err := h.Ensure(); err != nil {
-		t.Fatal(err)
-	}
+	h := testkit.NetnsHost(t, "backend", 5)
 	if err := h.Firewall(nil); err != nil {
 		t.Fatal(err)
 	}

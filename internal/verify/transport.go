@@ -113,18 +113,7 @@ func (l Local) Hash(_ context.Context, path string) (string, error) {
 // namespace (the twin's netns mode) from inside it, as SSH dials from the
 // machine itself, so its firewall does not hide a port the host serves.
 func (l Local) Dial(ctx context.Context, port int) (net.Conn, error) {
-	var d net.Dialer
-	addr := net.JoinHostPort(l.Bind, strconv.Itoa(port))
-	ns := supervise.HostNetNS(l.Dir)
-	if ns == "" {
-		return d.DialContext(ctx, "tcp", addr)
-	}
-	var c net.Conn
-	err := hostnet.In(ns, func() (err error) {
-		c, err = d.DialContext(ctx, "tcp", addr)
-		return err
-	})
-	return c, err
+	return hostnet.DialContext(ctx, supervise.HostNetNS(l.Dir), "tcp", net.JoinHostPort(l.Bind, strconv.Itoa(port)))
 }
 
 // Service reads the service's pid file and checks that very process runs.

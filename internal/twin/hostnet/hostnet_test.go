@@ -1,7 +1,6 @@
 package hostnet
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -79,25 +78,9 @@ func listen(t *testing.T, h Host, port int) {
 	}()
 }
 
-// dial connects once, bounded, from this machine (ns "") or from inside
+// dial probes once, bounded, from this machine (ns "") or from inside
 // the namespace at ns.
-func dial(ns, addr string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	var d net.Dialer
-	var c net.Conn
-	do := func() (err error) { c, err = d.DialContext(ctx, "tcp", addr); return err }
-	var err error
-	if ns == "" {
-		err = do()
-	} else {
-		err = In(ns, do)
-	}
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
+func dial(ns, addr string) error { return Probe(ns, addr, probeTimeout) }
 
 func TestFirewallAdmitsExactlyTheRules(t *testing.T) {
 	n := testNetwork(t)
@@ -144,7 +127,7 @@ func TestFirewallAdmitsExactlyTheRules(t *testing.T) {
 					t.Fatalf("dial %s connected, want filtered", addr(tt.port))
 				}
 				// Filtered means dropped: the probe times out, no RST.
-				if !errors.Is(err, context.DeadlineExceeded) && !os.IsTimeout(err) {
+				if !Filtered(err) {
 					t.Fatalf("dial %s: %v, want a timeout (dropped), not a refusal", addr(tt.port), err)
 				}
 			}

@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -25,29 +23,9 @@ import (
 // filtered port answers nothing, so its probe ends here.
 const probe = 700 * time.Millisecond
 
-// dialFrom connects once from this machine (ns "") or from inside the
-// namespace at path ns.
-func dialFrom(ns, addr string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), probe)
-	defer cancel()
-	var d net.Dialer
-	var c net.Conn
-	do := func() (err error) { c, err = d.DialContext(ctx, "tcp", addr); return err }
-	var err error
-	if ns == "" {
-		err = do()
-	} else {
-		err = hostnet.In(ns, do)
-	}
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
+func dialFrom(ns, addr string) error { return hostnet.Probe(ns, addr, probe) }
 
-func filtered(err error) bool {
-	return err != nil && (errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err))
-}
+func filtered(err error) bool { return hostnet.Filtered(err) }
 
 // netStack is a stack network of one test: its id, subnet and registry.
 type netStack struct {

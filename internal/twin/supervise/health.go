@@ -58,18 +58,11 @@ func (h Health) Check(ctx context.Context) error {
 	return nil
 }
 
-// dial connects from the probe's namespace.
+// dial connects from the probe's namespace, bounded at a second.
 func (h Health) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := net.Dialer{Timeout: time.Second}
-	if h.NetNS == "" {
-		return d.DialContext(ctx, network, addr)
-	}
-	var c net.Conn
-	err := hostnet.In(h.NetNS, func() (err error) {
-		c, err = d.DialContext(ctx, network, addr)
-		return err
-	})
-	return c, err
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return hostnet.DialContext(ctx, h.NetNS, network, addr)
 }
 
 // waitHealthy polls until the health check passes, the process exits or

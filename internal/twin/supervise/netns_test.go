@@ -2,14 +2,13 @@ package supervise
 
 import (
 	"context"
-	"fmt"
-	"net/netip"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
 	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
 )
 
@@ -17,26 +16,8 @@ import (
 // whose firewall admits nothing from outside: the health check must pass
 // from inside, and the process must be a member of that namespace.
 func TestStartInNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("network namespaces need root: run this test as root (CI does)")
-	}
 	python := "/usr/bin/python3" // Debian's, not a shim that depends on the caller's environment
-	id := hostnet.StackID(fmt.Sprintf("supervise test %d", os.Getpid()))
-	t.Cleanup(func() { _, _ = hostnet.Sweep(id) })
-	sub, err := hostnet.ChooseSubnet(netip.MustParsePrefix(hostnet.DefaultRange), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := hostnet.Network{ID: id, Subnet: sub}
-	if err := n.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	a := sub.Addr().As4()
-	a[3] = 9
-	h := hostnet.Host{Net: n, Machine: "web", Addr: netip.AddrFrom4(a)}
-	if err := h.Ensure(); err != nil {
-		t.Fatal(err)
-	}
+	h := testkit.NetnsHost(t, "web", 9)
 	if err := h.Firewall(nil); err != nil {
 		t.Fatal(err)
 	}
