@@ -37,7 +37,7 @@ type Platform struct {
 	account     string                            // the provider's account id, looked up on first use
 	dataBuckets map[*platform.Bucket]*s3.BucketV2 // DataBucket's buckets, for MachineArgs.Buckets
 	dbNet       *dbNetwork                        // the database subnets, created on first use
-	guard       worldGuard
+	guard       platform.WorldGuard
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -61,7 +61,7 @@ func New(ctx *pulumi.Context, s Settings, opts ...pulumi.ResourceOption) (*Platf
 		return nil, fmt.Errorf("aws platform: region: %w", err)
 	}
 	p := &Platform{s: s, opts: opts, types: types, arch: arch, region: region.Name, groups: map[string]*ec2.SecurityGroup{},
-		dataBuckets: map[*platform.Bucket]*s3.BucketV2{}, guard: worldGuard{ssh: s.SSHAllowCIDR}}
+		dataBuckets: map[*platform.Bucket]*s3.BucketV2{}, guard: platform.WorldGuard{SSH: s.SSHAllowCIDR}}
 	if p.zone, err = p.pickZone(ctx); err != nil {
 		return nil, err
 	}

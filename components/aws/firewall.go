@@ -72,7 +72,7 @@ func (p *Platform) Allow(ctx *pulumi.Context, name string, rule platform.Rule, o
 	if err := checkRule(rule); err != nil {
 		return fmt.Errorf("allow %s: %w", name, err)
 	}
-	if err := p.guard.allow(rule); err != nil {
+	if err := p.guard.Allow(rule); err != nil {
 		return fmt.Errorf("allow %s: %w", name, err)
 	}
 	to, err := p.group(ctx, rule.To)

@@ -53,7 +53,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 	if err != nil {
 		return nil, err
 	}
-	if err := p.guard.machine(name, args); err != nil {
+	if err := p.guard.Machine(name, args); err != nil {
 		return nil, err
 	}
 	ami, err := p.ami(ctx)

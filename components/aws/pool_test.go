@@ -456,7 +456,7 @@ func TestNoWorldIngressToThePool(t *testing.T) {
 	world := 0
 	for _, r := range m.OfType(tIngress) {
 		c := r.Str("cidrIpv4")
-		if c == "" || netip.MustParsePrefix(c).Bits() >= WidestPrivilegedBits {
+		if c == "" || netip.MustParsePrefix(c).Bits() >= platform.WidestPrivilegedBits {
 			continue
 		}
 		world++

@@ -82,7 +82,7 @@ type Platform struct {
 	dataBuckets map[*platform.Bucket]bool // DataBucket's buckets, for MachineArgs.Buckets
 	db          *dbNetwork                // private services access, created on first use
 	control     *controlState             // who starts and stops which instances
-	guard       worldGuard
+	guard       platform.WorldGuard
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -153,7 +153,7 @@ func newPlatform(s Settings) (*Platform, error) {
 		return nil, err
 	}
 	return &Platform{s: s, types: types, arch: arch, dataBuckets: map[*platform.Bucket]bool{},
-		control: &controlState{}, guard: worldGuard{ssh: s.SSHAllowCIDR}}, nil
+		control: &controlState{}, guard: platform.WorldGuard{SSH: s.SSHAllowCIDR}}, nil
 }
 
 // sizes is how Compute Engine names the abstract sizes. On arm64 the

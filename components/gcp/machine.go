@@ -43,7 +43,7 @@ func (p *Platform) Machine(ctx *pulumi.Context, name string, args platform.Machi
 	if err := p.checkGrants(name, args); err != nil {
 		return nil, err
 	}
-	if err := p.guard.machine(name, args); err != nil {
+	if err := p.guard.Machine(name, args); err != nil {
 		return nil, err
 	}
 	after := []pulumi.Resource{p.reader}

@@ -64,7 +64,7 @@ func (p *Platform) Allow(ctx *pulumi.Context, name string, rule platform.Rule, o
 	if err != nil {
 		return fmt.Errorf("allow %s: %w", name, err)
 	}
-	if err := p.guard.allow(rule); err != nil {
+	if err := p.guard.Allow(rule); err != nil {
 		return fmt.Errorf("allow %s: %w", name, err)
 	}
 	if _, err := compute.NewFirewall(ctx, name, args, opts...); err != nil {

@@ -299,7 +299,7 @@ func TestDatabaseReachableOnlyFromClients(t *testing.T) {
 		dir := str(f, "direction")
 		if dir == "INGRESS" {
 			for _, src := range strs(f, "sourceRanges") {
-				if netip.MustParsePrefix(src).Bits() >= gcp.WidestPrivilegedBits {
+				if netip.MustParsePrefix(src).Bits() >= platform.WidestPrivilegedBits {
 					continue
 				}
 				for _, to := range strs(f, "targetTags") {

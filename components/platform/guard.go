@@ -1,10 +1,8 @@
-package aws
+package platform
 
 import (
 	"fmt"
 	"net/netip"
-
-	"github.com/cloudlabs/cloudlabs/components/platform"
 )
 
 // WidestPrivilegedBits is the widest CIDR block (the smallest prefix
@@ -16,13 +14,15 @@ import (
 // control plane to (most of) the internet.
 const WidestPrivilegedBits = 8
 
-// worldGuard remembers which groups are privileged and which CIDR blocks
+// WorldGuard remembers which groups are privileged and which CIDR blocks
 // were opened to each, so the refusal holds whichever comes first: the
-// machine or the rule.
-type worldGuard struct {
+// machine or the rule. The cloud platforms call Machine and Allow before
+// they make anything.
+type WorldGuard struct {
+	// SSH is the block SSH is opened from, to every group ("" = closed).
+	SSH        string
 	privileged map[string]string // group -> why it is privileged
 	wide       map[string]string // group -> a too-wide block opened to it
-	ssh        string            // the block SSH is opened from, to every group
 }
 
 // tooWide reports whether a block reaches more than a privileged group
@@ -32,8 +32,8 @@ func tooWide(cidr string) bool {
 	return err != nil || pfx.Bits() < WidestPrivilegedBits
 }
 
-// machine marks the groups a machine makes privileged.
-func (g *worldGuard) machine(name string, args platform.MachineArgs) error {
+// Machine marks the groups a machine makes privileged.
+func (g *WorldGuard) Machine(name string, args MachineArgs) error {
 	if args.Controls != "" {
 		if err := g.mark(args.Controls, "are started and stopped by "+name); err != nil {
 			return err
@@ -50,12 +50,12 @@ func (g *worldGuard) machine(name string, args platform.MachineArgs) error {
 	return nil
 }
 
-func (g *worldGuard) mark(group, why string) error {
+func (g *WorldGuard) mark(group, why string) error {
 	if c := g.wide[group]; c != "" {
 		return fmt.Errorf("group %s is open to %s, but its machines %s; allowed: blocks of /%d or narrower", group, c, why, WidestPrivilegedBits)
 	}
-	if g.ssh != "" && tooWide(g.ssh) {
-		return fmt.Errorf("SSH is open to %s on every machine, but the machines of group %s %s; allowed: blocks of /%d or narrower", g.ssh, group, why, WidestPrivilegedBits)
+	if g.SSH != "" && tooWide(g.SSH) {
+		return fmt.Errorf("SSH is open to %s on every machine, but the machines of group %s %s; allowed: blocks of /%d or narrower", g.SSH, group, why, WidestPrivilegedBits)
 	}
 	if g.privileged == nil {
 		g.privileged = map[string]string{}
@@ -66,8 +66,8 @@ func (g *worldGuard) mark(group, why string) error {
 	return nil
 }
 
-// allow checks a rule's blocks against its target group.
-func (g *worldGuard) allow(r platform.Rule) error {
+// Allow checks a rule's blocks against its target group.
+func (g *WorldGuard) Allow(r Rule) error {
 	for _, c := range r.CIDRs {
 		if !tooWide(c) {
 			continue
