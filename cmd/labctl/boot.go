@@ -586,7 +586,7 @@ func runBoot(ctx context.Context, f *stackFlags, bf bootFlags, rf runFlags, out 
 	}
 	logf("boot %s: %s to the end of cloud-init (%s), %d checks", bf.machine, booted.Round(time.Second), b.Accel, len(rs))
 	if n := countFailed(rs); n > 0 {
-		return fmt.Errorf("boot %s: %d of %d checks failed:\n%s\n%s", bf.machine, n, len(rs), strings.TrimRight(verify.Failures(rs), "\n"), guestRequests(cloud))
+		return fmt.Errorf("boot %s: %d of %d checks failed:\n%s\n%s\n%s", bf.machine, n, len(rs), strings.TrimRight(verify.Failures(rs), "\n"), guestRequests(cloud), b.Diagnostics(ctx))
 	}
 	ok = true
 	return nil

@@ -179,8 +179,7 @@ func (b *Boot) waitCloudInit(ctx context.Context) error {
 				return fmt.Errorf("%s: waiting for cloud-init: %w", b.Machine, r.err)
 			}
 			if r.code != 0 {
-				return fmt.Errorf("%s: cloud-init finished with errors (status exit %d):\n%s\n--- /run/cloud-init/result.json ---\n%s\n--- last lines of /var/log/cloud-init-output.log ---\n%s",
-					b.Machine, r.code, strings.TrimSpace(r.out), b.guestFile(ctx, "/run/cloud-init/result.json"), b.guestFile(ctx, "/var/log/cloud-init-output.log"))
+				return fmt.Errorf("%s: cloud-init finished with errors (status exit %d):\n%s\n%s", b.Machine, r.code, strings.TrimSpace(r.out), b.Diagnostics(ctx))
 			}
 			return nil
 		case <-tick.C:
@@ -189,6 +188,17 @@ func (b *Boot) waitCloudInit(ctx context.Context) error {
 			return fmt.Errorf("%s: QEMU ended during cloud-init: %s", b.Machine, b.guest.Exit())
 		}
 	}
+}
+
+// Diagnostics are cloud-init's result.json and the end of its output log
+// in the guest (where a failed step's message is: runcmd goes on after a
+// failed step, so cloud-init may report done), for a failure's message.
+func (b *Boot) Diagnostics(ctx context.Context) string {
+	if b.ssh == nil {
+		return "(no SSH connection to the guest: no cloud-init logs)"
+	}
+	return "--- /run/cloud-init/result.json ---\n" + b.guestFile(ctx, "/run/cloud-init/result.json") +
+		"\n--- last lines of /var/log/cloud-init-output.log ---\n" + b.guestFile(ctx, "/var/log/cloud-init-output.log")
 }
 
 // guestFile is the last 40 lines of a guest's file, or why not.
