@@ -81,8 +81,9 @@ a fibonacci backend labctl runs on this computer) and the cache nodes. Not
 bootable: Riak (its package is a download from the internet) and the phone
 book (its store is Riak).
 
-Times on 2 shared cores under TCG: an image build 1-7 minutes, a boot to the
-end of cloud-init 2-6 minutes, depending on the machine's load.`,
+Times on 2 shared cores under TCG: an image build 1-9 minutes, a boot to the
+end of cloud-init 2-7 minutes, depending on the machine's load. It runs as
+root (mmdebstrap, chroot).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
