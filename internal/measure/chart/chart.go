@@ -108,11 +108,21 @@ type guide struct {
 	Label string
 }
 
-type axis struct {
+type axis = Axis
+
+// Axis is a numeric axis with "nice" ticks: 1, 2 or 5 times a power of
+// ten, spanning its data. Other figure makers (poolreport) share it.
+type Axis struct {
 	lo, hi float64
 	ticks  []float64
 	step   float64
 }
+
+// Lo and Hi are the axis's ends; Ticks its tick values.
+func (a Axis) Lo() float64            { return a.lo }
+func (a Axis) Hi() float64            { return a.hi }
+func (a Axis) Ticks() []float64       { return a.ticks }
+func (a Axis) Label(v float64) string { return a.label(v) }
 
 // axisRange spans every point (and guide, for y) with "nice" ticks; the y
 // axis starts at zero so latency lines are not exaggerated.
@@ -129,20 +139,36 @@ func axisRange(c Chart, get func(Point) float64, isY bool) axis {
 		}
 		lo = math.Min(lo, 0)
 	}
+	return NiceAxis(lo, hi)
+}
+
+// NiceAxis spans lo..hi (0..1 when either is infinite: no data) with
+// about six ticks.
+func NiceAxis(lo, hi float64) Axis {
 	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
 		lo, hi = 0, 1
 	}
 	if hi <= lo {
 		hi = lo + 1
 	}
-	step := niceStep((hi - lo) / 6)
-	a := axis{lo: math.Floor(lo/step) * step, hi: math.Ceil(hi/step) * step, step: step}
+	return StepAxis(lo, hi, niceStep((hi-lo)/6))
+}
+
+// StepAxis spans lo..hi with ticks every step (node counts tick by 1).
+func StepAxis(lo, hi, step float64) Axis {
+	a := Axis{lo: math.Floor(lo/step) * step, hi: math.Ceil(hi/step) * step, step: step}
 	// Each tick from its index, not by adding steps: no drift to carry.
 	for i := 0; a.lo+float64(i)*step <= a.hi+step/2; i++ {
 		a.ticks = append(a.ticks, a.lo+float64(i)*step)
 	}
 	return a
 }
+
+// Step is the distance between the axis's ticks.
+func (a Axis) Step() float64 { return a.step }
+
+// NiceStep rounds raw up to 1, 2 or 5 times a power of ten.
+func NiceStep(raw float64) float64 { return niceStep(raw) }
 
 // label writes a tick with the decimals its step has and no more: 0.6,
 // not 0.6000000000000001.
@@ -173,6 +199,9 @@ var svg = template.Must(template.New("svg").Funcs(template.FuncMap{
 	"f":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"xml": escape,
 }).Parse(svgTemplate))
+
+// Escape makes s safe as SVG text or an attribute value.
+func Escape(s string) string { return escape(s) }
 
 func escape(s string) string {
 	var b strings.Builder

@@ -1,6 +1,8 @@
 package poolreport
 
 import (
+	"github.com/cloudlabs/cloudlabs/internal/measure/chart"
+
 	"fmt"
 	"math"
 
@@ -57,7 +59,7 @@ func Windows(duration float64, n int) []float64 {
 	if duration <= 0 || n < 1 {
 		return nil
 	}
-	step := niceStep(duration / float64(n))
+	step := chart.NiceStep(duration / float64(n))
 	var out []float64
 	for w := step; w <= duration+1e-9; w += step {
 		out = append(out, math.Round(w*1000)/1000)

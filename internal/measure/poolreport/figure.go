@@ -1,7 +1,8 @@
 package poolreport
 
 import (
-	"encoding/xml"
+	"github.com/cloudlabs/cloudlabs/internal/measure/chart"
+
 	"fmt"
 	"io"
 	"math"
@@ -71,7 +72,7 @@ var figPalette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
 func (f Figure) Render(w io.Writer) error {
 	xs := f.xAxis()
 	plotW := float64(figW - figLeft - figRight)
-	sx := func(x float64) float64 { return figLeft + (x-xs.lo)/(xs.hi-xs.lo)*plotW }
+	sx := func(x float64) float64 { return figLeft + (x-xs.Lo())/(xs.Hi()-xs.Lo())*plotW }
 	v := figView{Title: f.Title, Subtitle: f.Subtitle, XLabel: f.XLabel, W: figW, HalfW: figW / 2,
 		Left: figLeft, Right: figLeft + plotW, MidX: figLeft + plotW/2, LegendX: figLeft + plotW + 20}
 	y := float64(figTop)
@@ -81,9 +82,9 @@ func (f Figure) Render(w io.Writer) error {
 		color := 0
 		ys := p.yAxis()
 		top, bottom := y, y+panelH
-		sy := func(v float64) float64 { return bottom - (v-ys.lo)/(ys.hi-ys.lo)*panelH }
+		sy := func(v float64) float64 { return bottom - (v-ys.Lo())/(ys.Hi()-ys.Lo())*panelH }
 		pv := panelView{YLabel: p.YLabel, Top: top, Bottom: bottom, MidY: (top + bottom) / 2}
-		for _, t := range ys.ticks {
+		for _, t := range ys.Ticks() {
 			pv.YTicks = append(pv.YTicks, tickView{Pos: sy(t), Label: ys.label(t)})
 		}
 		for i, s := range p.Series {
@@ -109,7 +110,7 @@ func (f Figure) Render(w io.Writer) error {
 	}
 	v.Bottom = y - panelGap
 	v.H = v.Bottom + figBottom
-	for _, t := range xs.ticks {
+	for _, t := range xs.Ticks() {
 		v.XTicks = append(v.XTicks, tickView{Pos: sx(t), Label: xs.label(t)})
 	}
 	for i, m := range f.Markers {
@@ -137,11 +138,8 @@ func (f Figure) xAxis() axis {
 		lo, hi = f.XMin, f.XMax
 	}
 	a := niceAxis(lo, hi, false)
-	if f.XStep > a.step {
-		a = axis{lo: math.Floor(lo/f.XStep) * f.XStep, hi: math.Ceil(hi/f.XStep) * f.XStep, step: f.XStep}
-		for i := 0; a.lo+float64(i)*a.step <= a.hi+a.step/2; i++ {
-			a.ticks = append(a.ticks, a.lo+float64(i)*a.step)
-		}
+	if f.XStep > a.Step() {
+		a = axis{chart.StepAxis(lo, hi, f.XStep)}
 	}
 	return a
 }
@@ -160,43 +158,19 @@ func (p Panel) yAxis() axis {
 	return niceAxis(lo, hi, true)
 }
 
-type axis struct {
-	lo, hi, step float64
-	ticks        []float64
-}
+// axis is internal/measure/chart's: the same ticks and labels as every
+// other chart of the project.
+type axis struct{ chart.Axis }
 
 func niceAxis(lo, hi float64, fromZero bool) axis {
-	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
-		lo, hi = 0, 1
-	}
-	if fromZero {
+	if fromZero && !math.IsInf(lo, 0) {
 		lo = math.Min(lo, 0)
 	}
-	if hi <= lo {
-		hi = lo + 1
-	}
-	step := niceStep((hi - lo) / 6)
-	a := axis{lo: math.Floor(lo/step) * step, hi: math.Ceil(hi/step) * step, step: step}
-	for i := 0; a.lo+float64(i)*step <= a.hi+step/2; i++ {
-		a.ticks = append(a.ticks, a.lo+float64(i)*step)
-	}
-	return a
+	a := chart.NiceAxis(lo, hi)
+	return axis{a}
 }
 
-func (a axis) label(v float64) string {
-	decimals := max(0, int(-math.Floor(math.Log10(a.step)+1e-9)))
-	return strconv.FormatFloat(v, 'f', decimals, 64)
-}
-
-func niceStep(raw float64) float64 {
-	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= raw {
-			return m * p
-		}
-	}
-	return 10 * p
-}
+func (a axis) label(v float64) string { return a.Label(v) }
 
 func num(v float64) string {
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
@@ -249,17 +223,11 @@ type markerView struct {
 	Label     string
 }
 
-func xmlEscape(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder never fails
-	return b.String()
-}
-
 // text/template with every caller-given string escaped ("xml"), as
 // internal/measure/chart does: html/template knows HTML, not SVG.
 var figTemplate = template.Must(template.New("figure").Funcs(template.FuncMap{
 	"f":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-	"xml": xmlEscape,
+	"xml": chart.Escape,
 }).Parse(`<svg xmlns="http://www.w3.org/2000/svg" width="{{f .W}}" height="{{f .H}}" viewBox="0 0 {{f .W}} {{f .H}}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text class="title" x="{{f .MidX}}" y="22" text-anchor="middle" font-size="16">{{xml .Title}}</text>
