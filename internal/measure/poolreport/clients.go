@@ -1,6 +1,8 @@
 package poolreport
 
 import (
+	"github.com/cloudlabs/cloudlabs/internal/pool/autoscale"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -35,21 +37,7 @@ type Pool struct {
 
 // Policy is GET/PUT /api/policy, kept as the manager sends it so a restore
 // puts back exactly what was there.
-type Policy struct {
-	Mode             string  `json:"mode"`
-	MaxMissRate      float64 `json:"max_miss_rate"`
-	MinMissRate      float64 `json:"min_miss_rate"`
-	ExpandRatio      float64 `json:"expand_ratio"`
-	ShrinkRatio      float64 `json:"shrink_ratio"`
-	MinRequests      float64 `json:"min_requests"`
-	Cooldown         string  `json:"cooldown"`
-	SettleTolerance  float64 `json:"settle_tolerance"`
-	RequireEvictions bool    `json:"require_evictions"`
-	RequireFit       bool    `json:"require_fit"`
-	FullFraction     float64 `json:"full_fraction"`
-	MinNodes         int     `json:"min_nodes"`
-	MaxNodes         int     `json:"max_nodes"`
-}
+type Policy = autoscale.PolicyJSON
 
 // NodeConfig is GET/PUT /api/config.
 type NodeConfig struct {

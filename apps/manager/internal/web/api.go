@@ -145,23 +145,8 @@ func (s *Server) apiStep(delta int) http.HandlerFunc {
 	}
 }
 
-// PolicyJSON is GET and PUT /api/policy: the autoscale.Policy with the
-// cooldown as a duration string.
-type PolicyJSON struct {
-	Mode             string  `json:"mode"`
-	MaxMissRate      float64 `json:"max_miss_rate"`
-	MinMissRate      float64 `json:"min_miss_rate"`
-	ExpandRatio      float64 `json:"expand_ratio"`
-	ShrinkRatio      float64 `json:"shrink_ratio"`
-	MinRequests      float64 `json:"min_requests"`
-	Cooldown         string  `json:"cooldown"`
-	SettleTolerance  float64 `json:"settle_tolerance"`
-	RequireEvictions bool    `json:"require_evictions"`
-	RequireFit       bool    `json:"require_fit"`
-	FullFraction     float64 `json:"full_fraction"`
-	MinNodes         int     `json:"min_nodes"`
-	MaxNodes         int     `json:"max_nodes"`
-}
+// PolicyJSON is GET and PUT /api/policy (autoscale.PolicyJSON).
+type PolicyJSON = autoscale.PolicyJSON
 
 func toJSON(p autoscale.Policy) PolicyJSON {
 	return PolicyJSON{Mode: string(p.Mode), MaxMissRate: p.MaxMissRate, MinMissRate: p.MinMissRate,
