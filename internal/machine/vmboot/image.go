@@ -39,7 +39,7 @@ const (
 // recipe changes when the way an image is made changes (this file's
 // customizations): it is part of the cache key, so an old image is not
 // reused under a new recipe.
-const recipe = "vmboot-image-3"
+const recipe = "vmboot-image-4"
 
 // ImageSize is the root file system's size; the file is sparse.
 const ImageSize = "3G"
@@ -225,6 +225,8 @@ func customize(root string) error {
 		"etc/apt/sources.list": "# cloudlabs vmboot image: no mirror reachable; packages are preinstalled\n",
 		"etc/locale.gen":       "en_US.UTF-8 UTF-8\n",
 		"etc/default/locale":   "LANG=en_US.UTF-8\n",
+		// mmdebstrap writes none; cloud images name localhost.
+		"etc/hosts": "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n",
 	}
 	for p, content := range files {
 		full := filepath.Join(root, p)
