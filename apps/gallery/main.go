@@ -152,6 +152,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 			}
 		}()
 	}
+	// The pool manager's "delete all data" arrives as a row of
+	// gallery_wipes in the database both share.
+	go svc.RunWipes(ctx, time.Second)
 	srv := &server.Server{Images: svc, Logger: logger, Metrics: metrics, MaxImage: cfg.maxImage, Timeout: cfg.timeout}
 	logger.Info("starting", "bucket", cfg.bucket, "s3_endpoint", cfg.endpoint, "nodes", cfg.nodes, "manager", cfg.manager, "ring", cfg.scheme)
 	ln, err := net.Listen("tcp", cfg.listen)

@@ -137,6 +137,21 @@ func New(opts Options) (*Pool, error) {
 	return p, nil
 }
 
+// Clear flushes every node of the current membership (after every image
+// was deleted); a node that does not answer is logged, not an error: its
+// items are of deleted images, which no row names any more.
+func (p *Pool) Clear() {
+	v := p.view.Load()
+	if v == nil {
+		return
+	}
+	for _, n := range v.Nodes {
+		if err := v.direct[n].FlushAll(); err != nil {
+			p.opts.Logger.Warn("flush cache node", "node", n, "err", err)
+		}
+	}
+}
+
 // Current returns the view in force (nil when the pool has no nodes).
 func (p *Pool) Current() *View { return p.view.Load() }
 

@@ -219,3 +219,60 @@ func (s *Service) GC(ctx context.Context, grace time.Duration) (GCResult, error)
 	s.Logger.Info("gc", "scanned", res.Scanned, "referenced", res.Referenced, "young", res.Young, "deleted", res.Deleted, "grace", grace)
 	return res, nil
 }
+
+// DeleteAll deletes every image: the rows first (so none names a deleted
+// object), then every object under ObjectPrefix (the rows' and any
+// orphan's), then every cached copy. It returns how many images there were.
+func (s *Service) DeleteAll(ctx context.Context) (int, error) {
+	objects, err := s.Meta.DeleteAll(ctx)
+	if err != nil {
+		return 0, s.failed("database", "delete all", err)
+	}
+	err = s.Blobs.List(ctx, ObjectPrefix, func(objs []blob.Object) error {
+		for _, o := range objs {
+			if err := s.Blobs.Delete(ctx, o.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return len(objects), s.failed("object store", "delete all", err)
+	}
+	if s.Cache != nil {
+		s.Cache.Clear()
+	}
+	s.Logger.Info("deleted all images", "images", len(objects))
+	return len(objects), nil
+}
+
+// RunWipes does the pool manager's "delete all data" requests (rows of
+// gallery_wipes) as they come, checking every interval, until ctx ends.
+func (s *Service) RunWipes(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.WipeOnce(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("delete all data", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// WipeOnce does every pending request with one deletion.
+func (s *Service) WipeOnce(ctx context.Context) error {
+	ids, err := s.Meta.PendingWipes(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	n, err := s.DeleteAll(ctx)
+	failure := ""
+	if err != nil {
+		failure = err.Error()
+	}
+	return errors.Join(err, s.Meta.FinishWipes(ctx, ids, n, failure))
+}
