@@ -157,7 +157,8 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 	envSecret := name + "-manager-env"
 	mr := ManagerArgs{Platform: p.Name(), Slots: args.Slots, Nodes: args.Nodes, CapacityMB: args.CapacityMB, Policy: args.Policy,
 		Database: db, Region: args.Region, Project: args.Project, Zone: args.Zone, Stack: args.Stack,
-		TokenSecret: name + "-manager-token", NodeTokenSecret: tokenSecret, EnvSecret: envSecret}
+		TokenSecret: name + "-manager-token", NodeTokenSecret: tokenSecret, EnvSecret: envSecret,
+		Gallery: slices.Contains(clients, GalleryGroup)}
 	managerRole := pulumi.All(args.Manager.URL, db.Host, pulumi.All(toAny(slotFields)...)).ApplyT(func(v []any) (role.Role, error) {
 		list := v[2].([]any)
 		for i, s := range list {
@@ -271,6 +272,9 @@ type ManagerArgs struct {
 	// Secret names: the manager's token, the nodes' admin token and the
 	// environment file holding the database password.
 	TokenSecret, NodeTokenSecret, EnvSecret string
+	// Gallery says a gallery shares the database: the manager's "delete
+	// all data" then asks it to delete its images.
+	Gallery bool
 }
 
 // Where the manager keeps its files.
@@ -354,6 +358,9 @@ func ManagerRole(l platform.Layout, url, sha, dbHost, slotsJSON string, a Manage
 		"--node-policy", a.Policy,
 		"--targets-file", l.Path(managerTargetsPath),
 	)
+	if a.Gallery {
+		web = append(web, "--gallery")
+	}
 	r.Services = append(r.Services,
 		role.Service{Name: "manager", Exec: l.Path(binDir + "manager"), Args: web, EnvFile: l.Path(managerEnvPath),
 			Port: l.Port(ManagerPort), Health: "/healthz"},

@@ -48,6 +48,7 @@ func main() {
 
 type config struct {
 	autoscale, publish bool
+	gallery            bool
 
 	listen, db, tokenFile, nodeTokenFile string
 	slotsFile, group                     string
@@ -87,6 +88,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	nodeCap := fs.String("node-capacity", "64MB", "every node's capacity at the first start only (then PUT /api/config)")
 	fs.StringVar(&c.nodePolicy, "node-policy", "lru", "every node's eviction policy at the first start only: lru, random, lfu")
 	fs.DurationVar(&c.joinTimeout, "join-timeout", 2*time.Minute, "how long a started slot has to answer memcached version before a grow fails")
+	fs.BoolVar(&c.gallery, "gallery", false, "a gallery shares the database: delete all data also deletes its images and rows (manager only)")
 	fs.DurationVar(&c.interval, "interval", autoscale.DefaultInterval, "time between autoscaler checks (autoscale only)")
 	fs.DurationVar(&c.window, "window", autoscale.DefaultWindow, "metrics window each check reads (autoscale only)")
 	if err := appkit.Parse(fs, "MANAGER", args); err != nil {
@@ -275,6 +277,17 @@ func run(ctx context.Context, args []string, stderr io.Writer, logger *slog.Logg
 	notifier := store.NewNotifier()
 	go st.Listen(ctx, notifier, logger)
 	srv := &web.Server{Control: ctl, Metrics: ms, Notifier: notifier, Token: token, Logger: logger}
+	if c.gallery {
+		srv.DeleteData = func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			n, err := st.WipeGallery(ctx, 250*time.Millisecond)
+			if err == nil {
+				logger.Info("the gallery deleted its images", "images", n)
+			}
+			return err
+		}
+	}
 	hs := appkit.NewHTTPServer(srv.Handler(), logger)
 	hs.WriteTimeout = 90 * time.Second // GET /api/pool?wait= holds up to a minute
 	ln, err := net.Listen("tcp", c.listen)

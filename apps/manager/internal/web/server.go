@@ -27,8 +27,8 @@ type Server struct {
 	AppMets *appkit.Metrics
 	Logger  *slog.Logger
 	// DeleteData deletes the application's stored data beyond the caches
-	// (the gallery's images and rows). TODO(gallery): wire the gallery's
-	// delete-all once it exposes one; nil deletes only the caches.
+	// (the gallery's images and rows: main wires store.WipeGallery when
+	// --gallery is set); nil deletes only the caches.
 	DeleteData func(ctx context.Context) error
 	// Now is the clock for sessions and charts (time.Now when nil).
 	Now func() time.Time

@@ -132,7 +132,7 @@ func Start(t *testing.T, slots, initial int, scheme string) *Stack {
 	common := []string{"--db", db, "--slots-file", slotsFile, "--cachenode-token-file", nodeTokenFile, "--nodegroup", "twin",
 		"--prometheus", promURL, "--targets-file", targets, "--max-nodes", strconv.Itoa(slots)}
 	testkit.Start(t, mgrAddr, b["manager"], append([]string{"--listen", mgrAddr, "--token-file", tokenFile,
-		"--initial-nodes", strconv.Itoa(initial), "--node-capacity", "8MB", "--join-timeout", "20s"}, common...)...)
+		"--initial-nodes", strconv.Itoa(initial), "--node-capacity", "8MB", "--join-timeout", "20s", "--gallery"}, common...)...)
 	st.ManagerURL = "http://" + mgrAddr
 	// The autoscaler listens on nothing: started and stopped here.
 	auto := exec.Command(b["manager"], append([]string{"autoscale", "--interval", "1s", "--window", "3s"}, common...)...)
