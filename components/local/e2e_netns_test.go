@@ -47,11 +47,13 @@ func TestAutomationNetns(t *testing.T) {
 	state := t.TempDir()
 	id := hostnet.StackID(filepath.Join(state, "e2e"))
 	t.Cleanup(func() { _, _ = hostnet.Sweep(id) })
-	sub, err := hostnet.ChooseSubnet(netip.MustParsePrefix(hostnet.DefaultRange), id)
+	// Claimed (bridge up) before up, so a test running at once elsewhere
+	// cannot take the /24 the program will choose (its own bridge it skips).
+	n, err := hostnet.Claim(netip.MustParsePrefix(hostnet.DefaultRange), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gateway := hostnet.Network{ID: id, Subnet: sub}.Gateway()
+	sub, gateway := n.Subnet, n.Gateway()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +107,8 @@ func TestAutomationNetns(t *testing.T) {
 	}
 	nss, _ := hostnet.Namespaces(id)
 	links, _ := hostnet.Links(id)
-	if len(nss) != 0 || len(links) != 0 {
-		t.Fatalf("before up: %d namespaces, %d links of the stack", len(nss), len(links))
+	if len(nss) != 0 || len(links) != 1 {
+		t.Fatalf("before up: %d namespaces, %d links of the stack; want none but the claimed bridge", len(nss), len(links))
 	}
 	up, destroy := stack(t, program)
 	destroyed := false

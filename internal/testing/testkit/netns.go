@@ -19,15 +19,11 @@ func NetnsHost(t testing.TB, machine string, last byte) hostnet.Host {
 	}
 	id := hostnet.StackID(fmt.Sprintf("%s %d", t.Name(), os.Getpid()))
 	t.Cleanup(func() { _, _ = hostnet.Sweep(id) })
-	sub, err := hostnet.ChooseSubnet(netip.MustParsePrefix(hostnet.DefaultRange), id)
+	n, err := hostnet.Claim(netip.MustParsePrefix(hostnet.DefaultRange), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := hostnet.Network{ID: id, Subnet: sub}
-	if err := n.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	a := sub.Addr().As4()
+	a := n.Subnet.Addr().As4()
 	a[3] = last
 	h := hostnet.Host{Net: n, Machine: machine, Addr: netip.AddrFrom4(a)}
 	if err := h.Ensure(); err != nil {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 )
@@ -34,10 +37,47 @@ func (n Network) check() error {
 }
 
 // Ensure makes the bridge, or repairs one left by an earlier run: it is
-// up and holds the gateway address and no other.
+// up and holds the gateway address and no other. A subnet that another
+// link of this machine took meanwhile (two stacks chose at once) is
+// refused, never shared: the next `up` chooses again.
 func (n Network) Ensure() error {
 	if err := n.check(); err != nil {
 		return err
+	}
+	unlock, err := lockMachine()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return n.ensure()
+}
+
+// Claim chooses a free /24 of pool for stack id and brings its bridge up,
+// both under the machine-wide lock, so that networks made at once (tests
+// running in parallel) never share a subnet.
+func Claim(pool netip.Prefix, id string) (Network, error) {
+	unlock, err := lockMachine()
+	if err != nil {
+		return Network{}, err
+	}
+	defer unlock()
+	sub, err := ChooseSubnet(pool, id)
+	if err != nil {
+		return Network{}, err
+	}
+	n := Network{ID: id, Subnet: sub}
+	return n, n.ensure()
+}
+
+func (n Network) ensure() error {
+	used, err := usedPrefixes(BridgeName(n.ID))
+	if err != nil {
+		return err
+	}
+	for _, u := range used {
+		if u.Overlaps(n.Subnet) {
+			return fmt.Errorf("network %s: subnet %s overlaps %s, in use on this machine since it was chosen: run up again to choose another", n.ID, n.Subnet, u)
+		}
 	}
 	name := BridgeName(n.ID)
 	l, err := netlink.LinkByName(name)
@@ -107,4 +147,23 @@ func toPrefix(ip net.IP, mask net.IPMask) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, ones), true
+}
+
+// lockFile serializes the choice and creation of stack networks among
+// the processes of this machine.
+const lockFile = "/run/lock/cloudlabs-hostnet.lock"
+
+func lockMachine() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(lockFile), 0o755); err != nil {
+		return nil, fmt.Errorf("network lock: %w", err)
+	}
+	f, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("network lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("network lock: %w", err)
+	}
+	return func() { f.Close() }, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -36,13 +37,9 @@ func testNetwork(t *testing.T) Network {
 	if ns, _ := Namespaces(id); len(ns) != 0 {
 		t.Fatalf("namespaces of a fresh id before the test: %v", ns)
 	}
-	sub, err := ChooseSubnet(netip.MustParsePrefix(DefaultRange), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := Network{ID: id, Subnet: sub}
 	t.Cleanup(func() { _, _ = Sweep(id) })
-	if err := n.Ensure(); err != nil {
+	n, err := Claim(netip.MustParsePrefix(DefaultRange), id)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -318,4 +315,23 @@ func next24(p netip.Prefix) netip.Prefix {
 		v -= 1 << 16 // wrapped past the /16: back to its first /24
 	}
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), 0}), 24)
+}
+
+// TestEnsureRefusesATakenSubnet: two stacks that chose the same /24 (at
+// once, before either bridge existed) never share it: the second is
+// refused, naming the overlap.
+func TestEnsureRefusesATakenSubnet(t *testing.T) {
+	n := testNetwork(t)
+	other := Network{ID: StackID(fmt.Sprintf("other %s %d", t.Name(), os.Getpid())), Subnet: n.Subnet}
+	t.Cleanup(func() { _, _ = Sweep(other.ID) })
+	err := other.Ensure()
+	if err == nil || !strings.Contains(err.Error(), "overlaps") {
+		t.Fatalf("Ensure of a second network on %s: %v, want a refusal naming the overlap", n.Subnet, err)
+	}
+	if other.Up() {
+		t.Fatal("the refused network's bridge exists")
+	}
+	if err := n.Ensure(); err != nil {
+		t.Fatalf("Ensure of the network that holds the subnet: %v", err)
+	}
 }

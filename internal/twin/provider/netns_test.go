@@ -40,12 +40,14 @@ func newNetStack(t *testing.T) netStack {
 	}
 	dir := filepath.Join(t.TempDir(), "stack")
 	id := hostnet.StackID(dir)
-	sub, err := hostnet.ChooseSubnet(netip.MustParsePrefix(hostnet.DefaultRange), id)
+	t.Cleanup(func() { _, _ = hostnet.Sweep(id) })
+	// Claimed (bridge up) now, so a test running at once elsewhere cannot
+	// choose the same /24 before the Network resource makes it.
+	n, err := hostnet.Claim(netip.MustParsePrefix(hostnet.DefaultRange), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = hostnet.Sweep(id) })
-	return netStack{id: id, dir: dir, subnet: sub}
+	return netStack{id: id, dir: dir, subnet: n.Subnet}
 }
 
 func (s netStack) addr(last byte) string {
@@ -113,8 +115,8 @@ func TestNamespaceHostsEnforceTheRules(t *testing.T) {
 	mc := testkit.Binary(t, "memcached", "memcached")
 	nss, _ := hostnet.Namespaces(s.id)
 	links, _ := hostnet.Links(s.id)
-	if len(nss) != 0 || len(links) != 0 {
-		t.Fatalf("before: %d namespaces, %d links of a fresh stack", len(nss), len(links))
+	if len(nss) != 0 || len(links) != 1 {
+		t.Fatalf("before: %d namespaces, %d links of a fresh stack; want none but the claimed bridge", len(nss), len(links))
 	}
 	rg := newRig(t)
 	network, err := rg.create("cloudlabs:local:Network", "e2e-net", s.networkArgs())
