@@ -309,7 +309,11 @@ func (tg *target) machineChecks(ms []verify.Machine) ([]verify.Check, []string) 
 func (tg *target) outputChecks() []verify.Check {
 	cs := tg.outputs.CrossChecks()
 	if tg.platform == "local" {
-		cluster, _ := tg.outputs.ClusterChecks(tg.platform, 0, nil)
+		var ms []verify.Machine
+		for _, h := range tg.hosts {
+			ms = append(ms, h.Machine())
+		}
+		cluster, _ := tg.outputs.ClusterChecks(tg.platform, 0, ms)
 		cs = append(cs, cluster...)
 	}
 	for _, e := range tg.outputs.Endpoints() {

@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -177,6 +179,23 @@ type PoolNode struct {
 	// as curl on the node (its admin API listens on its private address
 	// only). nil: both from this computer (the twin).
 	Via Transport
+	// NetNS, with Via nil, is the network namespace to reach the node
+	// from: its own twin host's in netns mode, where this computer is the
+	// internet; "" is this computer's.
+	NetNS string
+}
+
+// httpFrom is a client whose connections start in network namespace ns
+// ("" = this computer's).
+func httpFrom(ns string) *http.Client {
+	if ns == "" {
+		return client
+	}
+	return &http.Client{Timeout: client.Timeout, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return hostnet.DialContext(ctx, ns, network, addr)
+		},
+	}}
 }
 
 // nodeConfig is what one node said.
@@ -294,14 +313,14 @@ func activeSlots(slots []PoolNode, members []string) ([]PoolNode, []string) {
 
 // ManagerMembers reads the pool's live membership from its manager: GET
 // <managerURL>/api/pool with the manager's token.
-func ManagerMembers(managerURL, token string) func(ctx context.Context) ([]string, error) {
+func ManagerMembers(managerURL, token, netns string) func(ctx context.Context) ([]string, error) {
 	return func(ctx context.Context) ([]string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(managerURL, "/")+"/api/pool", nil)
 		if err != nil {
 			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpFrom(netns).Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -372,11 +391,8 @@ func memcachedVersion(ctx context.Context, n PoolNode) (string, error) {
 		if err != nil {
 			return "", err
 		}
-	} else {
-		var d net.Dialer
-		if conn, err = d.DialContext(ctx, "tcp", n.Endpoint); err != nil {
-			return "", err
-		}
+	} else if conn, err = hostnet.DialContext(ctx, n.NetNS, "tcp", n.Endpoint); err != nil {
+		return "", err
 	}
 	defer conn.Close()
 	dl, ok := ctx.Deadline()
@@ -414,7 +430,7 @@ func adminStats(ctx context.Context, n PoolNode) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.Do(req)
+	resp, err := httpFrom(n.NetNS).Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -312,7 +312,7 @@ func TestCachePoolAgreeAsksOnlyMembers(t *testing.T) {
 	}))
 	defer mgr.Close()
 
-	o := CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok")).Probe(t.Context())
+	o := CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != OK || !strings.Contains(o.Found, "2 nodes answer") {
 		t.Errorf("members 1 and 2, slot 3 parked: %s: %s", o.Status, o.Found)
 	}
@@ -320,12 +320,12 @@ func TestCachePoolAgreeAsksOnlyMembers(t *testing.T) {
 		t.Errorf("membership read with Authorization %q, want the manager's token", got)
 	}
 	members = append(members, "127.0.0.1:1")
-	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok")).Probe(t.Context())
+	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != Critical || !strings.Contains(o.Found, "no slot of the stack: 127.0.0.1:1") {
 		t.Errorf("a member that is no slot: %s: %s", o.Status, o.Found)
 	}
 	members = []string{ns[0].endpoint, ns[2].endpoint}
-	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok")).Probe(t.Context())
+	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != Critical || !strings.Contains(o.Found, "cachepool-node-3") {
 		t.Errorf("a member that is down: %s: %s", o.Status, o.Found)
 	}

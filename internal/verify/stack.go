@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
+	"github.com/cloudlabs/cloudlabs/internal/twin/supervise"
 )
 
 // HostType is the twin's host resource in a stack's state.
@@ -155,11 +156,20 @@ func (o Outputs) CachePoolNodes() []PoolNode {
 
 // poolMembers reads the live membership from the manager when the stack
 // has one (managerUrl, managerToken); nil: every node is a member.
-func (o Outputs) poolMembers() func(ctx context.Context) ([]string, error) {
+func (o Outputs) poolMembers(netns string) func(ctx context.Context) ([]string, error) {
 	if u, tok := o.str("managerUrl"), o.str("managerToken"); u != "" && tok != "" {
-		return ManagerMembers(u, tok)
+		return ManagerMembers(u, tok, netns)
 	}
 	return nil
+}
+
+// twinNetNS is the network namespace of a twin machine's host ("" in
+// loopback mode, or for a machine verify does not know).
+func twinNetNS(m Machine) string {
+	if l, ok := m.Transport.(Local); ok {
+		return supervise.HostNetNS(l.Dir)
+	}
+	return ""
 }
 
 // upMembers are the members as of the end of up (cachepoolEndpoints) when
@@ -213,7 +223,13 @@ func (o Outputs) ClusterChecks(platform string, riakNodes int, machines []Machin
 	}
 	if nodes := o.CachePoolNodes(); len(nodes) > 0 {
 		if platform == "local" {
-			cs = append(cs, CachePoolAgree(nodes, o.poolMembers()))
+			// In netns mode this computer is the internet: reach each node
+			// and the manager from their own host's namespace, as a cloud
+			// reaches them from the machine over SSH.
+			for i, n := range nodes {
+				nodes[i].NetNS = twinNetNS(byName[n.Name])
+			}
+			cs = append(cs, CachePoolAgree(nodes, o.poolMembers(twinNetNS(byName["cachepool-manager"]))))
 		} else {
 			var missing []string
 			for i, n := range nodes {

@@ -16,8 +16,24 @@ const (
 	LocalNetns = "netns"
 )
 
+// LocalAuto is netns when labctl runs as root, loopback otherwise: the
+// shipped local stack's choice, so the README's main command (root) gets
+// the faithful network and any other user a twin that still runs.
+const LocalAuto = "auto"
+
 // LocalNetworks are the values local:network allows.
-var LocalNetworks = []string{LocalLoopback, LocalNetns}
+var LocalNetworks = []string{LocalLoopback, LocalNetns, LocalAuto}
+
+// resolveLocalNetwork turns auto into the mode this process can run.
+func resolveLocalNetwork(v string, euid int) string {
+	if v != LocalAuto {
+		return v
+	}
+	if euid == 0 {
+		return LocalNetns
+	}
+	return LocalLoopback
+}
 
 // DefaultLocalNetworkRange is where the twin's stack /24s come from.
 const DefaultLocalNetworkRange = "10.213.0.0/16"

@@ -1,6 +1,7 @@
 package stackconfig
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,34 @@ func TestLocalKeys(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLocalNetworkAutoIsNetnsForRootOnly(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		euid  int
+		want  string
+	}{
+		{LocalAuto, 0, LocalNetns},
+		{LocalAuto, 1000, LocalLoopback},
+		{LocalLoopback, 0, LocalLoopback},
+		{LocalNetns, 1000, LocalNetns}, // refused later, by the platform, with the reason
+	} {
+		if got := resolveLocalNetwork(tc.value, tc.euid); got != tc.want {
+			t.Errorf("%s as uid %d: %s, want %s", tc.value, tc.euid, got, tc.want)
+		}
+	}
+	c, err := Parse(func(k string) (string, bool) {
+		if k == "local:network" {
+			return "auto", true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LocalNetwork != resolveLocalNetwork(LocalAuto, os.Geteuid()) {
+		t.Errorf("Parse kept local:network %q, want auto resolved for this process", c.LocalNetwork)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,7 +126,7 @@ func parse(get Getter, deploy bool) (Config, error) {
 		NetworkDelayMs: p.intIn("network:delayMs", 0, 0, 10000),
 		NetworkLossPct: p.floatIn("network:lossPct", 0, 0, 100),
 
-		LocalNetwork:      p.oneOf("local:network", LocalLoopback, LocalNetworks),
+		LocalNetwork:      resolveLocalNetwork(p.oneOf("local:network", LocalLoopback, LocalNetworks), os.Geteuid()),
 		LocalNetworkRange: p.localRange("local:networkRange", DefaultLocalNetworkRange),
 		LocalLinkRateKbit: p.intIn("local:linkRateKbit", 0, 0, 10_000_000),
 	}
