@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,15 @@ import (
 )
 
 func runRender(args ...string) (string, error) { return runFresh(newRenderCmd(), args...) }
+
+// slotFiles are the boot files of n pool slots.
+func slotFiles(n int) []string {
+	var out []string
+	for i := 1; i <= n; i++ {
+		out = append(out, fmt.Sprintf("cachepool-node-%d.yaml", i))
+	}
+	return out
+}
 
 // TestRender writes one boot file per machine of a stack, named after the
 // machine, each a valid #cloud-config; -c applies to the rendering only.
@@ -29,8 +39,9 @@ func TestRender(t *testing.T) {
 		args  []string
 		files []string
 	}{
-		{"as written", nil, []string{"cachepool-node-1.yaml", "cachepool-node-2.yaml"}},
-		{"with -c", []string{"-c", "cachepool:nodes=3"}, []string{"cachepool-node-1.yaml", "cachepool-node-2.yaml", "cachepool-node-3.yaml"}},
+		// One file per slot (cachepool:maxNodes) and the pool's manager.
+		{"as written", nil, append([]string{"cachepool-manager.yaml"}, slotFiles(8)...)}, // maxNodes' default
+		{"with -c", []string{"-c", "cachepool:maxNodes=3"}, []string{"cachepool-manager.yaml", "cachepool-node-1.yaml", "cachepool-node-2.yaml", "cachepool-node-3.yaml"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
@@ -46,8 +57,14 @@ func TestRender(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !strings.Contains(string(b), "cachenode") || !strings.Contains(string(b), "--capacity") {
-					t.Errorf("%s does not run the cache node:\n%s", name, b)
+				want := []string{"cachenode", "--capacity"} // a slot
+				if name == "cachepool-manager.yaml" {
+					want = []string{"manager", "--slots-file", "autoscale"}
+				}
+				for _, w := range want {
+					if !strings.Contains(string(b), w) {
+						t.Errorf("%s does not hold %q:\n%s", name, w, b)
+					}
 				}
 				testkit.CloudConfig(t, string(b))
 			}
