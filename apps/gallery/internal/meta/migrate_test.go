@@ -2,6 +2,8 @@ package meta
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
@@ -63,15 +65,19 @@ func TestMigrate(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT count(*), max(version_id) FROM `+pgmigrate.Table("gallery")+` WHERE version_id > 0`).Scan(&applied, &max); err != nil {
 		t.Fatal(err)
 	}
-	if applied != 1 || max != 1 {
-		t.Fatalf("%s records %d migrations up to %d, want 1 up to 1", pgmigrate.Table("gallery"), applied, max)
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the embedded migrations: %v, %v", files, err)
+	}
+	if applied != len(files) || max != len(files) {
+		t.Fatalf("%s records %d migrations up to %d, want each of the %d files once", pgmigrate.Table("gallery"), applied, max, len(files))
 	}
 
 	if _, err := conn.Exec(ctx, `INSERT INTO `+pgmigrate.Table("gallery")+` (version_id, is_applied) VALUES (99, true)`); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Open(ctx, url)
-	if err == nil || !strings.Contains(err.Error(), "newer than this gallery knows (1)") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("newer than this gallery knows (%d)", len(files))) {
 		t.Fatalf("Open on a database at version 99 = %v, want it refused as newer", err)
 	}
 }
