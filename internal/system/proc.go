@@ -65,3 +65,19 @@ func ProcessRunning(pid int) bool {
 	st, err := ReadProcStat(pid)
 	return err == nil && st.Running()
 }
+
+// Pids lists the processes in /proc now (nil when /proc cannot be read);
+// any of them may end before the caller looks at it.
+func Pids() []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

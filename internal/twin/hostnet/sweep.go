@@ -1,6 +1,8 @@
 package hostnet
 
 import (
+	"github.com/cloudlabs/cloudlabs/internal/system"
+
 	"cmp"
 	"errors"
 	"fmt"
@@ -122,17 +124,9 @@ func Members(path string) []int {
 	if !ok {
 		return nil
 	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if got, ok := inode(filepath.Join("/proc", e.Name(), "ns/net")); ok && got == want {
+	for _, pid := range system.Pids() {
+		if got, ok := inode(filepath.Join("/proc", strconv.Itoa(pid), "ns/net")); ok && got == want {
 			pids = append(pids, pid)
 		}
 	}
