@@ -288,7 +288,7 @@ const (
 	managerNodeToken    = managerDir + "cachenode-admin-token"
 	managerEnvPath      = managerDir + "env"
 	managerSlotsPath    = managerDir + "slots.json"
-	managerTargetsPath  = managerState + "targets.json"
+	managerTargetsPath  = ManagerTargetsPath
 	prometheusConfPath  = managerDir + "prometheus.yml"
 	managerNodegroupAWS = "ec2"
 )
@@ -382,6 +382,10 @@ func managerLocal(l platform.Layout) string {
 	}
 	return "127.0.0.1"
 }
+
+// ManagerTargetsPath is the file the manager rewrites with the pool's
+// members on every change (Prometheus file_sd: node label = slot name).
+const ManagerTargetsPath = managerState + "targets.json"
 
 // CloudWatchNamespace is where a stack's pool metrics go on AWS (as
 // internal/pool/metrics/cwstore.Namespace names it).

@@ -348,6 +348,11 @@ func checkElasticPool(t *testing.T, tw *twin) {
 	}
 	testkit.Eventually(t, "the third slot a member", 10*time.Second, func() bool { return len(nodes()) == 3 })
 	checkMemcached(t, slots[2])
+	// An up now leaves the members as they are and exports them.
+	tw.up()
+	if got := tw.list("cachepoolEndpoints"); !slices.Equal(got, nodes()) || len(got) != 3 {
+		t.Errorf("cachepoolEndpoints after up %v, want the 3 live members %v", got, nodes())
+	}
 	if code, body := call(http.MethodPost, "/api/pool/grow", token); code != http.StatusConflict || !strings.Contains(fmt.Sprint(body["error"]), "3") {
 		t.Errorf("grow at the 3 slots: status %d %v, want 409 naming the bound", code, body)
 	}
@@ -360,6 +365,9 @@ func checkElasticPool(t *testing.T, tw *twin) {
 	tw.up()
 	if got := nodes(); !slices.Equal(got, slots[:2]) {
 		t.Errorf("after refresh and up, members %v, want %v: up must not fight the manager", got, slots[:2])
+	}
+	if got := tw.list("cachepoolEndpoints"); !slices.Equal(got, slots[:2]) {
+		t.Errorf("cachepoolEndpoints after the shrink and up %v, want %v", got, slots[:2])
 	}
 	checkClosed(t, slots[2])
 }

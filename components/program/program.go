@@ -6,6 +6,7 @@ package program
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,7 +191,11 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 			return err
 		}
 		export("cachepoolSlots", c.Slots)
-		export("cachepoolEndpoints", c.Endpoints)
+		endpoints := c.Endpoints
+		if twin != nil {
+			endpoints = liveMembers(twin.Layout(c.ManagerVM.Name), c.Slots, endpoints)
+		}
+		export("cachepoolEndpoints", endpoints)
 		export("cachepoolAdmin", c.Admin)
 		export("cachepoolAdminToken", c.AdminToken) // a secret: outputs --show-secrets
 		export("managerUrl", c.ManagerURL)
@@ -227,6 +232,38 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 		}
 	}
 	return nil
+}
+
+// liveMembers are the pool's members as the twin's manager last wrote
+// them (its Prometheus targets file, in its host folder on this machine),
+// so that an up after the manager resized exports the members then, in
+// slot order; seed (the first cachepool:nodes slots) before the manager
+// ever ran. On a cloud the manager is private: the seed is all the program
+// knows, and GET /api/pool is the live truth.
+func liveMembers(manager platform.Layout, slots, seed pulumi.StringArrayOutput) pulumi.StringArrayOutput {
+	b, err := os.ReadFile(manager.Path(components.ManagerTargetsPath))
+	if err != nil {
+		return seed
+	}
+	var groups []struct {
+		Labels map[string]string `json:"labels"`
+	}
+	if json.Unmarshal(b, &groups) != nil || len(groups) == 0 {
+		return seed
+	}
+	active := map[string]bool{}
+	for _, g := range groups {
+		active[g.Labels["node"]] = true
+	}
+	return slots.ApplyT(func(all []string) []string {
+		var out []string
+		for i, ep := range all {
+			if active[fmt.Sprintf("cachepool-node-%d", i+1)] {
+				out = append(out, ep)
+			}
+		}
+		return out
+	}).(pulumi.StringArrayOutput)
 }
 
 // appsFor lists the apps the enabled environments run.
