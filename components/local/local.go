@@ -52,7 +52,7 @@ type Platform struct {
 	net     *netns // nil in loopback mode
 	shape   hostnetShape
 	ssh     sshSettings
-	keys    []hostKeyLine
+	keys    []platform.KnownHost
 	buckets map[*platform.Bucket]string // a data bucket -> its gateway host's group
 }
 

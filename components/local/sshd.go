@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -23,12 +22,6 @@ type hostnetShape struct {
 type sshSettings struct{ allow, key string }
 
 func (s sshSettings) open() bool { return s.allow != "" && s.key != "" }
-
-// hostKeyLine is one known_hosts line of the stack.
-type hostKeyLine struct {
-	machine string
-	line    pulumi.StringOutput
-}
 
 // SSHUser is who logs in to a twin host: services run as root there, as
 // the provider does (a cloud machine's user is ubuntu, with sudo).
@@ -70,7 +63,7 @@ func (p *Platform) withSSH(ctx *pulumi.Context, name string, l platform.Layout, 
 		}
 		return SSHDRole(r, l, secret, v[1].(string), key)
 	}))
-	p.keys = append(p.keys, hostKeyLine{machine: name, line: pulumi.Sprintf("%s %s", l.Bind, public)})
+	p.keys = append(p.keys, platform.KnownHost{Machine: name, Line: pulumi.Sprintf("%s %s", l.Bind, public)})
 	return args, nil
 }
 
@@ -119,18 +112,4 @@ func SSHDRole(r role.Role, l platform.Layout, secret, hostPublic, authorized str
 // KnownHosts is one known_hosts line per machine in namespace mode with
 // SSH open ("<address> ssh-ed25519 AAAA... <machine>"), sorted by machine;
 // "" otherwise. Export it as the knownHosts output, as the clouds do.
-func (p *Platform) KnownHosts() pulumi.StringOutput {
-	keys := slices.Clone(p.keys)
-	sort.Slice(keys, func(i, j int) bool { return keys[i].machine < keys[j].machine })
-	lines := make([]any, len(keys))
-	for i, k := range keys {
-		lines[i] = k.line
-	}
-	return pulumi.All(lines...).ApplyT(func(v []any) string {
-		var b strings.Builder
-		for _, l := range v {
-			b.WriteString(l.(string) + "\n")
-		}
-		return b.String()
-	}).(pulumi.StringOutput)
-}
+func (p *Platform) KnownHosts() pulumi.StringOutput { return platform.KnownHostsFile(p.keys) }

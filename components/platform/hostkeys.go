@@ -101,12 +101,13 @@ func WithHostKey(r role.Role, secret, public string) role.Role {
 // like the platform it wraps, not safe for concurrent use.
 type HostKeys struct {
 	Platform
-	keys []hostKey
+	keys []KnownHost
 }
 
-type hostKey struct {
-	machine string
-	line    pulumi.StringOutput // "<SSHHost> ssh-ed25519 AAAA... <machine>"
+// KnownHost is one machine's known_hosts line.
+type KnownHost struct {
+	Machine string
+	Line    pulumi.StringOutput // "<SSH address> ssh-ed25519 AAAA... <machine>"
 }
 
 // WithHostKeys wraps p.
@@ -149,18 +150,22 @@ func (h *HostKeys) Machine(ctx *pulumi.Context, name string, args MachineArgs, o
 	if err != nil {
 		return nil, err
 	}
-	h.keys = append(h.keys, hostKey{machine: name, line: pulumi.Sprintf("%s %s", m.SSHHost, public)})
+	h.keys = append(h.keys, KnownHost{Machine: name, Line: pulumi.Sprintf("%s %s", m.SSHHost, public)})
 	return m, nil
 }
 
 // KnownHosts is one known_hosts line per machine, sorted by machine name:
 // "<SSH address> ssh-ed25519 AAAA... <machine>".
-func (h *HostKeys) KnownHosts() pulumi.StringOutput {
-	keys := slices.Clone(h.keys)
-	sort.Slice(keys, func(i, j int) bool { return keys[i].machine < keys[j].machine })
+func (h *HostKeys) KnownHosts() pulumi.StringOutput { return KnownHostsFile(h.keys) }
+
+// KnownHostsFile is a known_hosts file of the machines' lines, sorted by
+// machine name: what a platform that makes host keys exports as knownHosts.
+func KnownHostsFile(keys []KnownHost) pulumi.StringOutput {
+	keys = slices.Clone(keys)
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Machine < keys[j].Machine })
 	lines := make([]any, len(keys))
 	for i, k := range keys {
-		lines[i] = k.line
+		lines[i] = k.Line
 	}
 	return pulumi.All(lines...).ApplyT(func(v []any) string {
 		var b strings.Builder
