@@ -192,35 +192,24 @@ func NewCachePool(ctx *pulumi.Context, name string, p platform.Platform, args *C
 	c.ManagerURL = pulumi.Sprintf("http://%s:%d", host, ml.Port(ManagerPort))
 
 	ports := []platform.PortRange{platform.Port(CachePort), platform.Port(CacheAdmin)}
-	rules := []struct {
+	type namedRule struct {
 		name string
 		rule platform.Rule
-	}{
+	}
+	rules := []namedRule{
 		{"peers", platform.Rule{To: c.NodeGroup, From: c.NodeGroup, Ports: ports, Why: "cache nodes inside the pool"}},
 		{"manager-nodes", platform.Rule{To: c.NodeGroup, From: c.AdminGroup, Ports: ports, Why: "the manager probes, configures and scrapes the nodes"}},
 	}
 	for _, g := range clients {
 		rules = append(rules,
-			struct {
-				name string
-				rule platform.Rule
-			}{g + "-nodes", platform.Rule{To: c.NodeGroup, From: g, Ports: []platform.PortRange{platform.Port(CachePort)}, Why: g + " reads and fills the pool"}},
-			struct {
-				name string
-				rule platform.Rule
-			}{g + "-manager", platform.Rule{To: c.AdminGroup, From: g, Ports: []platform.PortRange{platform.Port(ManagerPort)}, Why: g + " follows the pool's membership"}})
+			namedRule{g + "-nodes", platform.Rule{To: c.NodeGroup, From: g, Ports: []platform.PortRange{platform.Port(CachePort)}, Why: g + " reads and fills the pool"}},
+			namedRule{g + "-manager", platform.Rule{To: c.AdminGroup, From: g, Ports: []platform.PortRange{platform.Port(ManagerPort)}, Why: g + " follows the pool's membership"}})
 	}
 	if args.AllowCIDR != "" {
-		rules = append(rules, struct {
-			name string
-			rule platform.Rule
-		}{"clients", platform.Rule{To: c.NodeGroup, CIDRs: []string{args.AllowCIDR}, Ports: ports, Why: "cache clients named by cachepool:allowCidr"}})
+		rules = append(rules, namedRule{"clients", platform.Rule{To: c.NodeGroup, CIDRs: []string{args.AllowCIDR}, Ports: ports, Why: "cache clients named by cachepool:allowCidr"}})
 	}
 	if args.ManagerAllowCIDR != "" {
-		rules = append(rules, struct {
-			name string
-			rule platform.Rule
-		}{"operators", platform.Rule{To: c.AdminGroup, CIDRs: []string{args.ManagerAllowCIDR}, Ports: []platform.PortRange{platform.Port(ManagerPort)}, Why: "operators named by manager:allowCidr"}})
+		rules = append(rules, namedRule{"operators", platform.Rule{To: c.AdminGroup, CIDRs: []string{args.ManagerAllowCIDR}, Ports: []platform.PortRange{platform.Port(ManagerPort)}, Why: "operators named by manager:allowCidr"}})
 	}
 	for _, r := range rules {
 		if err := p.Allow(ctx, name+"-"+r.name, r.rule, child); err != nil {
@@ -279,18 +268,16 @@ type ManagerArgs struct {
 
 // Where the manager keeps its files.
 const (
-	managerDir          = "/etc/cloudlabs/manager/"
-	managerState        = "/var/lib/cloudlabs/manager/"
-	prometheusState     = "/var/lib/cloudlabs/prometheus"
-	ManagerPort         = 8090
-	PrometheusPort      = 9090
-	managerTokenPath    = managerDir + "token"
-	managerNodeToken    = managerDir + "cachenode-admin-token"
-	managerEnvPath      = managerDir + "env"
-	managerSlotsPath    = managerDir + "slots.json"
-	managerTargetsPath  = ManagerTargetsPath
-	prometheusConfPath  = managerDir + "prometheus.yml"
-	managerNodegroupAWS = "ec2"
+	managerDir         = "/etc/cloudlabs/manager/"
+	managerState       = "/var/lib/cloudlabs/manager/"
+	prometheusState    = "/var/lib/cloudlabs/prometheus"
+	ManagerPort        = 8090
+	PrometheusPort     = 9090
+	managerTokenPath   = managerDir + "token"
+	managerNodeToken   = managerDir + "cachenode-admin-token"
+	managerEnvPath     = managerDir + "env"
+	managerSlotsPath   = managerDir + "slots.json"
+	prometheusConfPath = managerDir + "prometheus.yml"
 )
 
 // ManagerRole is the pool manager's machine: the manager web app, its
@@ -321,14 +308,14 @@ func ManagerRole(l platform.Layout, url, sha, dbHost, slotsJSON string, a Manage
 	}
 	switch a.Platform {
 	case "aws":
-		common = append(common, "--nodegroup", managerNodegroupAWS, "--aws-region", a.Region, "--cloudwatch-namespace", CloudWatchNamespace(a.Stack))
+		common = append(common, "--nodegroup", "ec2", "--aws-region", a.Region, "--cloudwatch-namespace", CloudWatchNamespace(a.Stack))
 	case "gcp":
 		common = append(common, "--nodegroup", "gce", "--gce-project", a.Project, "--gce-zone", a.Zone)
 	default:
 		common = append(common, "--nodegroup", "twin")
 	}
 	if a.Platform != "aws" {
-		conf, err := PrometheusConfig(l.Path(managerTargetsPath))
+		conf, err := PrometheusConfig(l.Path(ManagerTargetsPath))
 		if err != nil {
 			return role.Role{}, err
 		}
@@ -356,7 +343,7 @@ func ManagerRole(l platform.Layout, url, sha, dbHost, slotsJSON string, a Manage
 		"--initial-nodes", strconv.Itoa(a.Nodes),
 		"--node-capacity", strconv.Itoa(a.CapacityMB)+"MB",
 		"--node-policy", a.Policy,
-		"--targets-file", l.Path(managerTargetsPath),
+		"--targets-file", l.Path(ManagerTargetsPath),
 	)
 	if a.Gallery {
 		web = append(web, "--gallery")

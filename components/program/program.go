@@ -193,7 +193,7 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 		export("cachepoolSlots", c.Slots)
 		endpoints := c.Endpoints
 		if twin != nil {
-			endpoints = liveMembers(twin.Layout(c.ManagerVM.Name), c.Slots, endpoints)
+			endpoints = liveMembers(twin.Layout(c.ManagerVM.Name), c.Nodes, c.Slots, endpoints)
 		}
 		export("cachepoolEndpoints", endpoints)
 		export("cachepoolAdmin", c.Admin)
@@ -235,12 +235,13 @@ func runObserved(ctx *pulumi.Context, build Builder, planOnly bool, ob *observer
 }
 
 // liveMembers are the pool's members as the twin's manager last wrote
-// them (its Prometheus targets file, in its host folder on this machine),
+// them (its Prometheus targets file, in its host folder on this machine;
+// each target labelled with its slot's machine name),
 // so that an up after the manager resized exports the members then, in
 // slot order; seed (the first cachepool:nodes slots) before the manager
 // ever ran. On a cloud the manager is private: the seed is all the program
 // knows, and GET /api/pool is the live truth.
-func liveMembers(manager platform.Layout, slots, seed pulumi.StringArrayOutput) pulumi.StringArrayOutput {
+func liveMembers(manager platform.Layout, machines []*platform.Machine, slots, seed pulumi.StringArrayOutput) pulumi.StringArrayOutput {
 	b, err := os.ReadFile(manager.Path(components.ManagerTargetsPath))
 	if err != nil {
 		return seed
@@ -258,7 +259,7 @@ func liveMembers(manager platform.Layout, slots, seed pulumi.StringArrayOutput) 
 	return slots.ApplyT(func(all []string) []string {
 		var out []string
 		for i, ep := range all {
-			if active[fmt.Sprintf("cachepool-node-%d", i+1)] {
+			if active[machines[i].Name] {
 				out = append(out, ep)
 			}
 		}
