@@ -2,19 +2,19 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/cloudlabs/cloudlabs/internal/measure/poolreport/poolreporttest"
-	"github.com/cloudlabs/cloudlabs/internal/pool/ring"
 
 	"github.com/cloudlabs/cloudlabs/internal/machine/role"
 	"github.com/cloudlabs/cloudlabs/internal/testing/testkit"
@@ -294,37 +294,39 @@ func TestCachePoolAgree(t *testing.T) {
 	}
 }
 
-// TestCachePoolAgreeAsksOnlyMembers runs the check against the real pool
-// (manager, twin slots of cachenode, PostgreSQL): the manager's membership
-// is read with its token, a parked slot is not asked, a member that is no
-// slot of the stack fails, a wrong token fails.
+// TestCachePoolAgreeAsksOnlyMembers: with the pool's membership from its
+// manager, a parked slot (stopped) is not asked; a member that is no slot
+// of the stack fails; the membership is read with the manager's token.
 func TestCachePoolAgreeAsksOnlyMembers(t *testing.T) {
-	st := poolreporttest.Start(t, 3, 2, ring.SchemeLab)
-	var slots []PoolNode
-	for _, s := range st.Slots {
-		slots = append(slots, PoolNode{Name: s.Name, Endpoint: s.Addr, Admin: "http://" + s.Admin})
-	}
-	if len(slots) != 3 {
-		t.Fatalf("%d slots, want 3", len(slots))
-	}
-	testkit.WaitClosed(t, slots[2].Endpoint, 20*time.Second) // the manager parked the third slot
+	ns, _ := startCacheNodes(t, 3)
+	ns[2].proc.Stop() // parked
+	members := []string{ns[0].endpoint, ns[1].endpoint}
+	var auth atomic.Value
+	mgr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		if r.URL.Path != "/api/pool" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"epoch": 3, "nodes": members})
+	}))
+	defer mgr.Close()
 
-	o := CachePoolAgree(slots, ManagerMembers(st.ManagerURL, st.Token, "")).Probe(t.Context())
+	o := CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != OK || !strings.Contains(o.Found, "2 nodes answer") {
 		t.Errorf("members 1 and 2, slot 3 parked: %s: %s", o.Status, o.Found)
 	}
-	o = CachePoolAgree(slots, ManagerMembers(st.ManagerURL, "not-the-token", "")).Probe(t.Context())
-	if o.Status != Critical || !strings.Contains(o.Found, "status 401") {
-		t.Errorf("a wrong token: %s: %s", o.Status, o.Found)
+	if got, _ := auth.Load().(string); got != "Bearer tok" {
+		t.Errorf("membership read with Authorization %q, want the manager's token", got)
 	}
-	stray := func(context.Context) ([]string, error) { return []string{slots[0].Endpoint, "127.0.0.1:1"}, nil }
-	o = CachePoolAgree(slots, stray).Probe(t.Context())
+	members = append(members, "127.0.0.1:1")
+	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != Critical || !strings.Contains(o.Found, "no slot of the stack: 127.0.0.1:1") {
 		t.Errorf("a member that is no slot: %s: %s", o.Status, o.Found)
 	}
-	down := func(context.Context) ([]string, error) { return []string{slots[0].Endpoint, slots[2].Endpoint}, nil }
-	o = CachePoolAgree(slots, down).Probe(t.Context())
-	if o.Status != Critical || !strings.Contains(o.Found, slots[2].Name) {
+	members = []string{ns[0].endpoint, ns[2].endpoint}
+	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
+	if o.Status != Critical || !strings.Contains(o.Found, "cachepool-node-3") {
 		t.Errorf("a member that is down: %s: %s", o.Status, o.Found)
 	}
 }
