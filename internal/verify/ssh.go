@@ -38,12 +38,18 @@ type SSHConfig struct {
 	// mode: it has no systemd, so services are checked through their pid
 	// files there (as Local does, but read over SSH).
 	TwinDir string
+	// Sessions bounds the commands run at once over the connection
+	// (default 4). OpenSSH refuses sessions beyond its MaxSessions
+	// (default 10), and counts a closed one until it has processed the
+	// close, so the bound stays well below it.
+	Sessions int
 }
 
 // SSH reaches a machine over one SSH connection.
 type SSH struct {
-	cfg    SSHConfig
-	client *ssh.Client
+	cfg      SSHConfig
+	client   *ssh.Client
+	sessions chan struct{}
 }
 
 // ErrHostKey is returned when the machine's host key is not the pinned one.
@@ -143,7 +149,10 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		return nil, fmt.Errorf("ssh %s@%s: %w", cfg.User, addr, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return &SSH{cfg: cfg, client: ssh.NewClient(c, chans, reqs)}, nil
+	if cfg.Sessions <= 0 {
+		cfg.Sessions = 4
+	}
+	return &SSH{cfg: cfg, client: ssh.NewClient(c, chans, reqs), sessions: make(chan struct{}, cfg.Sessions)}, nil
 }
 
 func hostKeyAlgorithms(k ssh.PublicKey) []string {
@@ -161,7 +170,13 @@ func (s *SSH) Kind() string { return "ssh" }
 
 // Run runs cmd in a session; a cancelled ctx closes the session.
 func (s *SSH) Run(ctx context.Context, cmd string) (string, int, error) {
-	sess, err := s.client.NewSession()
+	select {
+	case s.sessions <- struct{}{}:
+		defer func() { <-s.sessions }()
+	case <-ctx.Done():
+		return "", -1, fmt.Errorf("ssh %s: %q: waiting for a session: %w", s.cfg.Addr, cmd, ctx.Err())
+	}
+	sess, err := s.newSession(ctx)
 	if err != nil {
 		return "", -1, fmt.Errorf("ssh %s: session: %w", s.cfg.Addr, err)
 	}
@@ -184,6 +199,30 @@ func (s *SSH) Run(ctx context.Context, cmd string) (string, int, error) {
 		return out.String(), -1, fmt.Errorf("ssh %s: %q: %w", s.cfg.Addr, cmd, err)
 	}
 	return out.String(), 0, nil
+}
+
+// newSession opens a session, trying again while the server refuses it
+// for being over its session limit (a server with a lower MaxSessions, or
+// one still closing sessions this connection ended): OpenSSH answers that
+// with "connect failed", which no other session refusal uses.
+func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
+	const attempts = 12
+	wait := 50 * time.Millisecond
+	for i := 1; ; i++ {
+		sess, err := s.client.NewSession()
+		var oce *ssh.OpenChannelError
+		if err == nil || !errors.As(err, &oce) || oce.Reason != ssh.ConnectionFailed || i == attempts {
+			return sess, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (refused %d times, then %w)", err, i, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 func (s *SSH) sudo(cmd string) string {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,7 +56,8 @@ func newKey(t *testing.T) (ssh.Signer, []byte) {
 	return signer, pem.EncodeToMemory(block)
 }
 
-func startSSHD(t *testing.T) *sshd {
+// startSSHD starts sshd; extra lines are added to its configuration.
+func startSSHD(t *testing.T, extra ...string) *sshd {
 	t.Helper()
 	bin := testkit.Binary(t, "sshd", "openssh-server")
 	u, err := user.Current()
@@ -93,7 +95,7 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 AllowTcpForwarding yes
 LogLevel VERBOSE
-`, port, hostKeyFile, filepath.Join(dir, "sshd.pid"), authFile)
+`, port, hostKeyFile, filepath.Join(dir, "sshd.pid"), authFile) + strings.Join(extra, "\n")
 	confFile := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -157,6 +159,35 @@ func TestSSHPinnedHostKeyPassesAndCommandExitAndOutputComeBack(t *testing.T) {
 	out, code, err = c.Run(t.Context(), "id -un")
 	if err != nil || code != 0 || strings.TrimSpace(out) != s.user {
 		t.Errorf("id -un: got (%q, %d, %v), want %s", out, code, err, s.user)
+	}
+}
+
+// A server that allows fewer sessions than the checks run at once (its
+// MaxSessions) refuses the extra ones with "connect failed"; every command
+// still runs, waiting its turn.
+func TestSSHCommandsBeyondTheServersSessionLimitWaitTheirTurn(t *testing.T) {
+	s := startSSHD(t, "MaxSessions 2")
+	c := dialSSH(t, s.config())
+	const n = 8
+	type result struct {
+		out  string
+		code int
+		err  error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			// Each command holds its session a while, so they overlap.
+			out, code, err := c.Run(t.Context(), fmt.Sprintf("sleep 0.2; echo %d", i))
+			results[i] = result{out, code, err}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil || r.code != 0 || r.out != fmt.Sprintf("%d\n", i) {
+			t.Errorf("command %d: got (%q, exit %d, %v), want (\"%d\\n\", exit 0, nil)", i, r.out, r.code, r.err, i)
+		}
 	}
 }
 
