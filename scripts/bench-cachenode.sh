@@ -10,6 +10,16 @@
 #   memslap-set   the same, synchronous sets
 #   memslap-mget  the same, each client fetching all its keys with one
 #                 multi-get (libmemcached pipelines the keys)
+#   memtier       Redis Labs' memtier_benchmark, independent: text protocol,
+#                 MEMTIER_THREADS threads sharing the connections, random
+#                 keys, sets and gets in GET_RATIO's proportion (1:9),
+#                 VALUE-byte values, for DURATION after a set of every one of
+#                 the KEYS keys ("memtier-1" up: printable, as cachenode
+#                 wants); pipeline 1 or N (--pipeline). Not packaged
+#                 in Debian 12: a memtier_benchmark on PATH (or MEMTIER=path)
+#                 is used, else MEMTIER_VERSION is built once into the tool
+#                 cache (~/.cache/cloudlabs) from MEMTIER_SRC (a git repository
+#                 or checkout; default the GitHub one)
 #
 # Every scenario ("generator:connections[:pipeline]") runs ROUNDS rounds;
 # each round measures memcached, cachenode (event loops, the default) and,
@@ -24,11 +34,13 @@
 # eight bytes from 0x10 up, control characters that cachenode rejects by
 # design (README, "Known differences"), so it would time error replies.
 #
-# Environment: ROUNDS (3), DURATION per mcload measurement (4s), THREADS
-# (2, both servers), MEMORY_MB (64), KEYS (10000), VALUE (100), GET_RATIO
-# (0.9), MEMSLAP_OPS (150000 per get/set measurement), MEMSLAP_MGET_KEYS
-# (2000 keys per client), GOROUTINE (1), SCENARIOS (see below), PORT_BASE
-# (18211; uses PORT_BASE to PORT_BASE+2).
+# Environment: ROUNDS (3), DURATION per mcload and memtier measurement (4s;
+# whole seconds for memtier), THREADS (2, both servers), MEMORY_MB (64), KEYS
+# (10000), VALUE (100), GET_RATIO (0.9), MEMSLAP_OPS (150000 per get/set
+# measurement), MEMSLAP_MGET_KEYS (2000 keys per client), MEMTIER_THREADS (2;
+# a memtier scenario's connections must be a multiple), MEMTIER, MEMTIER_SRC,
+# GOROUTINE (1), SCENARIOS (see below), PORT_BASE (18211; uses PORT_BASE to
+# PORT_BASE+2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh disable=SC1091
@@ -43,15 +55,74 @@ VALUE=${VALUE:-100}
 GET_RATIO=${GET_RATIO:-0.9}
 MEMSLAP_OPS=${MEMSLAP_OPS:-150000}
 MEMSLAP_MGET_KEYS=${MEMSLAP_MGET_KEYS:-2000}
+MEMTIER_THREADS=${MEMTIER_THREADS:-2}
 GOROUTINE=${GOROUTINE:-1}
-SCENARIOS=${SCENARIOS:-"mcload:50 mcload:500 mcload:50:16 mcload:500:16 memslap-get:50 memslap-get:500 memslap-set:50 memslap-mget:50"}
+SCENARIOS=${SCENARIOS:-"mcload:50 mcload:500 mcload:50:16 mcload:500:16 memslap-get:50 memslap-get:500 memslap-set:50 memslap-mget:50 memtier:50 memtier:500 memtier:50:16"}
 PORT_BASE=${PORT_BASE:-18211}
 [ "$ROUNDS" -ge 1 ] || die "ROUNDS=$ROUNDS: want at least 1"
+
+# The memtier_benchmark release built when none is installed, and its
+# commit: a tag that moved is refused.
+MEMTIER_VERSION=2.3.0
+MEMTIER_COMMIT=1655c39a2be50914d87cf450bb54aa8475293e77
+
+# need_memtier sets memtier to a memtier_benchmark binary: $MEMTIER, the one
+# on PATH, or MEMTIER_VERSION built once into the tool cache.
+need_memtier() {
+  if [ -n "${MEMTIER:-}" ]; then
+    [ -x "$MEMTIER" ] || die "MEMTIER=$MEMTIER is not an executable file"
+    memtier=$MEMTIER
+  elif memtier=$(command -v memtier_benchmark); then
+    :
+  else
+    local cache=${CLOUDLABS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudlabs}
+    memtier="$cache/memtier_benchmark-$MEMTIER_VERSION/bin/memtier_benchmark"
+    # A cached build that no longer runs (its libevent removed) is rebuilt.
+    if ! "$memtier" --version >/dev/null 2>&1; then build_memtier "$memtier"; fi
+  fi
+  log "memtier: $memtier ($("$memtier" --version 2>&1 | head -n 1))"
+}
+
+# build_memtier DEST builds MEMTIER_VERSION (checked against MEMTIER_COMMIT)
+# from MEMTIER_SRC and installs the binary as DEST.
+build_memtier() {
+  local dest=$1 src=${MEMTIER_SRC:-https://github.com/RedisLabs/memtier_benchmark} tree=$work/memtier-src tag
+  need_packages git g++ make autoconf automake libtool pkg-config libevent-dev zlib1g-dev
+  log "building memtier_benchmark $MEMTIER_VERSION from $src into $(dirname "$dest") (once; a minute or two)"
+  git clone --quiet --no-checkout "$src" "$tree" ||
+    die "cannot clone memtier_benchmark from $src: set MEMTIER_SRC to a clone of https://github.com/RedisLabs/memtier_benchmark, or MEMTIER to a memtier_benchmark binary"
+  tag=$(git -C "$tree" rev-parse --verify --quiet "refs/tags/$MEMTIER_VERSION^{commit}") ||
+    die "$src has no tag $MEMTIER_VERSION"
+  [ "$tag" = "$MEMTIER_COMMIT" ] || die "$src: tag $MEMTIER_VERSION is commit $tag, not the pinned $MEMTIER_COMMIT"
+  git -C "$tree" -c advice.detachedHead=false checkout --quiet "$MEMTIER_COMMIT"
+  # TLS is not measured: without it, OpenSSL's headers are not needed.
+  if ! (cd "$tree" && autoreconf -ivf && ./configure --disable-tls && nice make -j"$(nproc)") >"$work/memtier-build.log" 2>&1; then
+    tail -n 20 "$work/memtier-build.log" >&2
+    die "building memtier_benchmark $MEMTIER_VERSION failed (the end of its log is above)"
+  fi
+  mkdir -p "$(dirname "$dest")"
+  install -m 0755 "$tree/memtier_benchmark" "$dest.tmp" && mv "$dest.tmp" "$dest"
+  log "installed $dest"
+}
 
 need_go
 need_packages memcached libmemcached-tools
 
 bench_setup
+if [[ " $SCENARIOS " == *" memtier:"* ]]; then
+  need_packages jq # memtier's JSON report
+  [[ $DURATION =~ ^([0-9]+)s$ ]] || die "DURATION=$DURATION: memtier takes whole seconds, e.g. 4s"
+  memtier_seconds=${BASH_REMATCH[1]}
+  for scen in $SCENARIOS; do
+    IFS=: read -r gen conns _ <<<"$scen"
+    [ "$gen" != memtier ] || [ $((conns % MEMTIER_THREADS)) -eq 0 ] ||
+      die "$scen: memtier's connections must be a multiple of MEMTIER_THREADS=$MEMTIER_THREADS"
+  done
+  # memtier's --ratio is sets:gets in whole numbers: 0.9 is 1:9.
+  memtier_ratio=$(awk -v r="$GET_RATIO" 'function gcd(a, b) { return b ? gcd(b, a % b) : a }
+    BEGIN { g = int(r * 100 + 0.5); s = 100 - g; d = gcd(s, g); print s / d ":" g / d }')
+  need_memtier
+fi
 names=(memcached cachenode)
 ports=("$PORT_BASE" $((PORT_BASE + 1)))
 [ "$GOROUTINE" = 1 ] && names+=(goroutine) && ports+=($((PORT_BASE + 2)))
@@ -103,12 +174,52 @@ measure() {
     cpu_ops=$ops
     [ "$test" = set ] || cpu_ops=$((ops + per)) # get and mget first store the keys
     ;;
+  memtier)
+    # Every key set first (one connection, in order), so every get hits.
+    local common=(--server=127.0.0.1 --port="$2" --protocol=memcache_text --data-size="$VALUE"
+      --key-minimum=1 --key-maximum="$KEYS" --hide-histogram)
+    memtier_run "$work/memtier-load.json" 120 "${common[@]}" --threads=1 --clients=1 --pipeline=32 \
+      --ratio=1:0 --key-pattern=P:P --requests=allkeys || return 1
+    local loaded
+    loaded=$(jq -r '.["ALL STATS"].Sets.Count' "$work/memtier-load.json")
+    [ "$loaded" = "$KEYS" ] || { echo "memtier preload stored $loaded keys, not $KEYS" >&2; return 1; }
+    memtier_run "$work/memtier.json" $((memtier_seconds + 60)) "${common[@]}" --threads="$MEMTIER_THREADS" --clients=$((conns / MEMTIER_THREADS)) \
+      --pipeline="${depth:-1}" --ratio="$memtier_ratio" --key-pattern=R:R --test-time="$memtier_seconds" || return 1
+    local misses
+    read -r ops secs misses < <(jq -r '.["ALL STATS"] | "\(.Totals.Count) \(.Runtime["Total duration"] / 1000) \(.Gets["Misses/sec"])"' "$work/memtier.json")
+    awk -v m="$misses" 'BEGIN { exit !(m == 0) }' || { echo "memtier: $misses get misses/s after every key was set" >&2; return 1; }
+    cpu_ops=$((ops + KEYS))
+    ;;
   *) die "unknown generator $gen in SCENARIOS" ;;
   esac
   after=$(cpu_ticks "$3")
   [ -n "$ops" ] && [ "$ops" -gt 0 ] || return 1
   awk -v n="$ops" -v s="$secs" -v t=$((after - before)) -v o="$cpu_ops" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.0f %.2f\n", n / s, t * 1e6 / hz / o }'
+}
+
+# memtier_run JSON SECONDS MEMTIER-ARGS... runs memtier_benchmark for at
+# most SECONDS, its JSON report written to JSON, and fails (saying why on
+# stderr) when it exits non-zero or reports an error. An error reply is
+# only logged by memtier ("response parsing failed"), and the connection
+# then stalls: memtier never finishes, hence the tight limit.
+memtier_run() {
+  local json=$1 limit=$2 out rc=0
+  shift 2
+  rm -f "$json"
+  out=$(timeout "$limit" "$memtier" "$@" --json-out-file="$json" 2>&1) || rc=$?
+  out=$(tr '\r' '\n' <<<"$out" | grep -v '^\[RUN')
+  if [ "$rc" -eq 0 ] && ! grep -qi error <<<"$out" &&
+    [ "$(jq -r '.["ALL STATS"].Totals["Connection Errors"]' "$json" 2>/dev/null)" = 0 ]; then
+    return 0
+  fi
+  {
+    grep -i error <<<"$out" | sort | uniq -c
+    [ "$rc" -ne 124 ] || echo "memtier_benchmark did not finish within ${limit}s"
+    [ "$rc" -eq 124 ] || [ "$rc" -eq 0 ] || { echo "memtier_benchmark exited with $rc:" && tail -n 5 <<<"$out"; }
+    echo "(memtier_benchmark $*)"
+  } >&2
+  return 1
 }
 
 # column ARRAY NAME prints NAME's value of every round from ARRAY[NAME,round]
@@ -170,7 +281,7 @@ for scen in $SCENARIOS; do
   summary+=("$row | $load0-$(cut -d' ' -f1 /proc/loadavg) | $idle% | ${fails:- none}")
 done
 
-printf '\nmedians over %s rounds (%s threads each, %s MB, mcload %s per measurement, %s keys, %s-byte values, %s%% gets)\n' \
+printf '\nmedians over %s rounds (%s threads each, %s MB, mcload and memtier %s per measurement, %s keys, %s-byte values, %s%% gets)\n' \
   "$ROUNDS" "$THREADS" "$MEMORY_MB" "$DURATION" "$KEYS" "$VALUE" "$(awk -v r="$GET_RATIO" 'BEGIN { print r * 100 }')"
 header="scenario | cachenode/memcached ops/s (goal >= 1) | cachenode/memcached CPU per op (goal <= 1)"
 for name in "${names[@]}"; do header+=" | $name ops/s / us CPU per op"; done
