@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/system"
 )
 
 // Guest is one virtual machine: 2 vCPUs, 1 GB, the image's kernel and
@@ -201,23 +202,11 @@ func Accel(ctx context.Context) string {
 	return "kvm"
 }
 
-// FreePorts asks the kernel for n free loopback ports. Another process
-// may take one before QEMU binds it; QEMU then fails to start, saying so.
+// FreePorts returns n free loopback ports for QEMU's forwarding
+// (system.FreeLoopbackPorts: outside the kernel's ephemeral range, so
+// that no outgoing connection takes one first). Another process may
+// still take one before QEMU binds it; QEMU then fails to start, saying
+// so.
 func FreePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
+	return system.FreeLoopbackPorts(n)
 }

@@ -33,15 +33,17 @@ func Binary(t testing.TB, name, debianPackage string) string {
 	return ""
 }
 
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago,
+// taken outside the kernel's ephemeral range so that no outgoing
+// connection of another test takes it before the caller's server binds
+// it (system.FreeLoopbackPorts).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := system.FreeLoopbackPorts(1)
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports[0]
 }
 
 // WaitTCP waits until addr accepts connections, failing the test after d.
