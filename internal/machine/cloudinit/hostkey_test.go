@@ -15,7 +15,7 @@ import (
 type cloudConfig struct {
 	DeleteKeys *bool     `yaml:"ssh_deletekeys"`
 	GenTypes   *[]string `yaml:"ssh_genkeytypes"`
-	Runcmd     [][]string
+	Runcmd     []any     // a step is a list of words or a line of shell
 }
 
 func parseCloudConfig(t *testing.T, ud string) cloudConfig {
@@ -28,10 +28,14 @@ func parseCloudConfig(t *testing.T, ud string) cloudConfig {
 }
 
 // stepIndex is the index of the first runcmd step whose words, joined
-// by spaces, contain s; -1 if none.
+// by spaces (or whose line), contain s; -1 if none.
 func stepIndex(c cloudConfig, s string) int {
 	for i, step := range c.Runcmd {
-		if strings.Contains(strings.Join(step, " "), s) {
+		line := fmt.Sprint(step)
+		if words, ok := step.([]any); ok {
+			line = strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(words), "["), "]")
+		}
+		if strings.Contains(line, s) {
 			return i
 		}
 	}

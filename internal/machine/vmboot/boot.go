@@ -191,8 +191,9 @@ func (b *Boot) waitCloudInit(ctx context.Context) error {
 }
 
 // Diagnostics are cloud-init's result.json and the end of its output log
-// in the guest (where a failed step's message is: runcmd goes on after a
-// failed step, so cloud-init may report done), for a failure's message.
+// in the guest (where a failed step's own message is: runcmd stops at it,
+// and cloud-init reports only that the scripts failed), for a failure's
+// message.
 func (b *Boot) Diagnostics(ctx context.Context) string {
 	if b.ssh == nil {
 		return "(no SSH connection to the guest: no cloud-init logs)"
