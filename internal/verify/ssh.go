@@ -203,8 +203,10 @@ func (s *SSH) Run(ctx context.Context, cmd string) (string, int, error) {
 
 // newSession opens a session, trying again while the server refuses it
 // for being over its session limit (a server with a lower MaxSessions, or
-// one still closing sessions this connection ended): OpenSSH answers that
-// with "connect failed", which no other session refusal uses.
+// one still closing sessions this connection ended). OpenSSH answers that
+// with "connect failed", the reason of any session it cannot open, so a
+// lasting refusal is tried a bounded number of times (about 8 s) and
+// then reported.
 func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
 	const attempts = 12
 	wait := 50 * time.Millisecond
