@@ -235,13 +235,13 @@ func TestNoPrivateKeyInUserData(t *testing.T) {
 				if strings.Contains(ud, "PRIVATE KEY") || strings.Contains(ud, "b3BlbnNzaC1rZXktdjE") { // base64 of "openssh-key-v1"
 					t.Errorf("%s: user data holds private key material", machine)
 				}
-				var c struct{ Runcmd [][]string }
+				var c struct{ Runcmd []any } // a step is a list of words or a line of shell
 				if err := yaml.Unmarshal([]byte(ud), &c); err != nil {
 					t.Fatal(err)
 				}
 				at := func(s string) int {
 					for i, step := range c.Runcmd {
-						if strings.Contains(strings.Join(step, " "), s) {
+						if strings.Contains(fmt.Sprint(step), s) {
 							return i
 						}
 					}

@@ -31,11 +31,7 @@ func parseCloudConfig(t *testing.T, ud string) cloudConfig {
 // by spaces (or whose line), contain s; -1 if none.
 func stepIndex(c cloudConfig, s string) int {
 	for i, step := range c.Runcmd {
-		line := fmt.Sprint(step)
-		if words, ok := step.([]any); ok {
-			line = strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(words), "["), "]")
-		}
-		if strings.Contains(line, s) {
+		if strings.Contains(fmt.Sprint(step), s) {
 			return i
 		}
 	}
