@@ -70,7 +70,7 @@ func runCheck(ctx context.Context, f *stackFlags, rf runFlags, name string, list
 	if err != nil {
 		return unknown(err)
 	}
-	checks, notes, err := tg.checks()
+	checks, notes, err := tg.checks(ctx)
 	if err != nil {
 		return unknown(err)
 	}

@@ -113,7 +113,7 @@ func newMonitor(tg *target, o monitorOpts, run verify.Runner, out io.Writer) (*v
 			if err := tg.refresh(ctx); err != nil {
 				return nil, err
 			}
-			all, _, err := tg.checks()
+			all, _, err := tg.checks(ctx)
 			if err != nil {
 				return nil, err
 			}

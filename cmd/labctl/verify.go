@@ -76,7 +76,7 @@ check, what was expected and what was found.`,
 			}
 			tg.sshKey = sshKey
 			defer tg.close()
-			checks, notes, err := tg.checks()
+			checks, notes, err := tg.checks(ctx)
 			if err != nil {
 				return err
 			}
@@ -250,7 +250,7 @@ func (tg *target) refresh(ctx context.Context) error {
 
 // checks are every check of the stack, and notes on what could not be
 // checked and why.
-func (tg *target) checks() ([]verify.Check, []string, error) {
+func (tg *target) checks(ctx context.Context) ([]verify.Check, []string, error) {
 	var cs []verify.Check
 	var notes []string
 	var ms []verify.Machine
@@ -261,7 +261,7 @@ func (tg *target) checks() ([]verify.Check, []string, error) {
 	} else {
 		var more []string
 		var err error
-		ms, more, err = tg.sshMachines()
+		ms, more, err = tg.sshMachines(ctx)
 		if err != nil {
 			return nil, notes, err
 		}
@@ -337,7 +337,7 @@ func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
 		return err
 	}
 	defer tg.close()
-	checks, notes, err := tg.checks()
+	checks, notes, err := tg.checks(ctx)
 	if err != nil {
 		return err
 	}
@@ -358,7 +358,7 @@ func verifyStack(ctx context.Context, s auto.Stack, e *env, w io.Writer) error {
 
 // sshMachines are the cloud machines verify reaches over SSH, with notes
 // on those it cannot: SSH closed, no pinned host key, no role.
-func (tg *target) sshMachines() ([]verify.Machine, []string, error) {
+func (tg *target) sshMachines(ctx context.Context) ([]verify.Machine, []string, error) {
 	cmds := tg.outputs.SSHCommands()
 	if len(cmds) == 0 {
 		return nil, []string{fmt.Sprintf("stack %s keeps SSH closed (the default): the machines' own checks (services, files, packages) need it; running what can be checked from outside", tg.name)}, nil
@@ -380,7 +380,6 @@ func (tg *target) sshMachines() ([]verify.Machine, []string, error) {
 	if err != nil {
 		return nil, notes, fmt.Errorf("stack %s: %w", tg.name, err)
 	}
-	targets, notes = tg.skipParked(targets, notes)
 	if len(targets) == 0 {
 		return nil, notes, nil
 	}
@@ -388,37 +387,59 @@ func (tg *target) sshMachines() ([]verify.Machine, []string, error) {
 	if err != nil {
 		return nil, notes, err
 	}
-	return tg.dialers(targets, signer), notes, nil
+	ms, notes := tg.skipParked(ctx, tg.dialers(targets, signer), notes)
+	return ms, notes, nil
 }
 
-// skipParked leaves out the pool's slots beyond its members as up left
-// them (cachepoolEndpoints): the manager stops a parked slot's instance,
-// so there is no SSH to check it by, and that is not a failure.
-func (tg *target) skipParked(targets []sshTarget, notes []string) ([]sshTarget, []string) {
-	slots, members := tg.outputs.CachePoolNodes(), map[string]bool{}
-	for _, m := range tg.outputs.UpMembers() {
-		members[m] = true
+// skipParked leaves out the pool's slots that are not its members: the
+// manager stops a parked slot's instance, so there is no SSH to check it
+// by, and that is not a failure. The members are the manager's own (GET
+// /api/pool asked on its machine over SSH, so a pool resized since up is
+// seen as it is); the ones up left (cachepoolEndpoints) when that fails.
+func (tg *target) skipParked(ctx context.Context, ms []verify.Machine, notes []string) ([]verify.Machine, []string) {
+	members := tg.outputs.UpMembers()
+	if members == nil { // no slots beyond the members
+		return ms, notes
 	}
-	if len(members) == 0 {
-		return targets, notes
+	source := "the members up left (cachepoolEndpoints)"
+	for _, m := range ms {
+		if m.Name != verify.ManagerMachine {
+			continue
+		}
+		ask := tg.outputs.MembersVia(m.Transport)
+		if ask == nil {
+			break
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		live, err := ask(actx)
+		cancel()
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("the pool's members from the manager over SSH: %v; taking %s", err, source))
+			break
+		}
+		members, source = live, "the manager's members (GET /api/pool on its machine)"
+	}
+	in := map[string]bool{}
+	for _, m := range members {
+		in[m] = true
 	}
 	parked := map[string]bool{}
-	for _, n := range slots {
-		if !members[n.Endpoint] {
+	for _, n := range tg.outputs.CachePoolNodes() {
+		if !in[n.Endpoint] {
 			parked[n.Name] = true
 		}
 	}
-	var kept []sshTarget
+	var kept []verify.Machine
 	var skipped []string
-	for _, t := range targets {
-		if parked[t.Machine] {
-			skipped = append(skipped, t.Machine)
+	for _, m := range ms {
+		if parked[m.Name] {
+			skipped = append(skipped, m.Name)
 			continue
 		}
-		kept = append(kept, t)
+		kept = append(kept, m)
 	}
 	if len(skipped) > 0 {
-		notes = append(notes, fmt.Sprintf("%s: pool slots beyond the members up left (cachepoolEndpoints), parked with their instances stopped unless the manager grew the pool since: not reached over SSH", strings.Join(skipped, ", ")))
+		notes = append(notes, fmt.Sprintf("%s: pool slots not among %s, parked with their instances stopped: not reached over SSH", strings.Join(skipped, ", "), source))
 	}
 	return kept, notes
 }

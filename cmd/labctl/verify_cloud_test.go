@@ -2,8 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -142,7 +148,7 @@ func TestCloudChecksOverSSH(t *testing.T) {
 		"fibonacciUrl": "http://203.0.113.9",
 		"sshCommands":  map[string]any{"web-1": cmds["web-1"]},
 	}}
-	checks, notes, err := out.checks()
+	checks, notes, err := out.checks(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,30 +193,77 @@ func TestPickSignerOffersTheAuthorizedKey(t *testing.T) {
 	}
 }
 
-// TestSkipParkedSlots: on a cloud, pool slots beyond the members up left
-// are not dialed (their instances are stopped), and a note names them;
-// the members and every other machine are kept.
+// dialOnly is a machine's transport that only dials: to the address of
+// an in-test server standing for the manager's API on the machine, or
+// failing when addr is empty.
+type dialOnly struct {
+	verify.Transport
+	addr string
+}
+
+func (d dialOnly) Dial(ctx context.Context, _ int) (net.Conn, error) {
+	if d.addr == "" {
+		return nil, errors.New("ssh: connection refused")
+	}
+	var nd net.Dialer
+	return nd.DialContext(ctx, "tcp", d.addr)
+}
+
+// TestSkipParkedSlots: on a cloud, pool slots that are not members are
+// not dialed (their instances are stopped), and a note names them; the
+// members and every other machine are kept. The members are the
+// manager's, asked on its machine (a pool grown since up keeps its new
+// member); the ones up left when the manager does not answer or is not
+// reached.
 func TestSkipParkedSlots(t *testing.T) {
-	tg := &target{name: "aws-pool", outputs: verify.Outputs{
+	live := []string{"10.0.2.1:11211", "10.0.2.3:11211"} // grown to slot 3 since up
+	mgr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/pool" || r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"nodes": live})
+	}))
+	defer mgr.Close()
+	outputs := verify.Outputs{
 		"cachepoolSlots":     []any{"10.0.2.1:11211", "10.0.2.2:11211", "10.0.2.3:11211"},
 		"cachepoolEndpoints": []any{"10.0.2.1:11211"},
 		"cachepoolAdmin":     []any{"http://10.0.2.1:8081", "http://10.0.2.2:8081", "http://10.0.2.3:8081"},
-	}}
-	in := []sshTarget{{Machine: "cachepool-node-1"}, {Machine: "cachepool-node-2"}, {Machine: "cachepool-node-3"}, {Machine: "cachepool-manager"}}
-	kept, notes := tg.skipParked(in, nil)
-	var names []string
-	for _, k := range kept {
-		names = append(names, k.Machine)
+		"managerUrl":         "http://10.0.2.9:8000",
+		"managerToken":       "tok",
 	}
-	if !slices.Equal(names, []string{"cachepool-node-1", "cachepool-manager"}) {
-		t.Errorf("kept %v, want the member slot and the manager", names)
+	tg := &target{name: "aws-pool", outputs: outputs}
+	machines := func(manager verify.Transport) []verify.Machine {
+		return []verify.Machine{{Name: "cachepool-node-1"}, {Name: "cachepool-node-2"}, {Name: "cachepool-node-3"}, {Name: verify.ManagerMachine, Transport: manager}}
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0], "cachepool-node-2, cachepool-node-3") {
-		t.Errorf("notes %q, want one naming the parked slots", notes)
+	names := func(ms []verify.Machine) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return out
 	}
-	// A pool without slots beyond its members: nothing skipped.
+
+	kept, notes := tg.skipParked(t.Context(), machines(dialOnly{addr: strings.TrimPrefix(mgr.URL, "http://")}), nil)
+	if got := names(kept); !slices.Equal(got, []string{"cachepool-node-1", "cachepool-node-3", verify.ManagerMachine}) {
+		t.Errorf("manager answering: kept %v, want its members (slots 1 and 3) and the manager", got)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "cachepool-node-2: pool slots not among the manager's members") {
+		t.Errorf("manager answering: notes %q, want one naming slot 2", notes)
+	}
+
+	kept, notes = tg.skipParked(t.Context(), machines(dialOnly{}), nil)
+	if got := names(kept); !slices.Equal(got, []string{"cachepool-node-1", verify.ManagerMachine}) {
+		t.Errorf("manager not reached: kept %v, want the member up left and the manager", got)
+	}
+	if len(notes) != 2 || !strings.Contains(notes[0], "connection refused") || !strings.Contains(notes[1], "cachepool-node-2, cachepool-node-3: pool slots not among the members up left") {
+		t.Errorf("manager not reached: notes %q, want why and the parked slots", notes)
+	}
+
+	// A pool without slots beyond its members: nothing skipped, nothing asked.
 	tg.outputs = verify.Outputs{"cachepoolEndpoints": []any{"10.0.2.1:11211"}, "cachepoolAdmin": []any{"http://10.0.2.1:8081"}}
-	if kept, notes := tg.skipParked(in, nil); len(kept) != len(in) || len(notes) != 0 {
+	in := machines(dialOnly{})
+	if kept, notes := tg.skipParked(t.Context(), in, nil); len(kept) != len(in) || len(notes) != 0 {
 		t.Errorf("without slots: kept %d of %d, notes %q", len(kept), len(in), notes)
 	}
 }

@@ -1,21 +1,23 @@
 package verify
 
 import (
-	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
-
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
 )
 
 // RiakMember is one row of `riak admin member-status`: a node and its
@@ -183,6 +185,9 @@ type PoolNode struct {
 	// from: its own twin host's in netns mode, where this computer is the
 	// internet; "" is this computer's.
 	NetNS string
+	// Unreached, when set, says why the node has no transport on a cloud
+	// (its machine was not reached over SSH): asking it fails with that.
+	Unreached string
 }
 
 // httpFrom is a client whose connections start in network namespace ns
@@ -311,16 +316,40 @@ func activeSlots(slots []PoolNode, members []string) ([]PoolNode, []string) {
 	return out, stray
 }
 
-// ManagerMembers reads the pool's live membership from its manager: GET
-// <managerURL>/api/pool with the manager's token.
+// ManagerMembers asks the manager's GET /api/pool (with its token) for the
+// pool's members, from network namespace netns ("": this computer's own).
 func ManagerMembers(managerURL, token, netns string) func(ctx context.Context) ([]string, error) {
+	return managerMembers(httpFrom(netns), managerURL, token)
+}
+
+// ManagerMembersOver asks the same through a transport to the manager's
+// own machine (SSH on a cloud, where the manager's API is private): the
+// request goes to the manager's port on that machine.
+func ManagerMembersOver(t Transport, managerURL, token string) func(ctx context.Context) ([]string, error) {
+	u, err := url.Parse(managerURL)
+	var port int
+	if err == nil {
+		port, err = strconv.Atoi(u.Port())
+	}
+	if err != nil {
+		return func(context.Context) ([]string, error) {
+			return nil, fmt.Errorf("managerUrl %q: want http://host:port", managerURL)
+		}
+	}
+	c := &http.Client{Timeout: client.Timeout, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return t.Dial(ctx, port) },
+	}}
+	return managerMembers(c, managerURL, token)
+}
+
+func managerMembers(c *http.Client, managerURL, token string) func(ctx context.Context) ([]string, error) {
 	return func(ctx context.Context) ([]string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(managerURL, "/")+"/api/pool", nil)
 		if err != nil {
 			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := httpFrom(netns).Do(req)
+		resp, err := c.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -349,6 +378,10 @@ func plural(n int, one, many string) string {
 // admin GET /stats.
 func askNode(ctx context.Context, n PoolNode) nodeConfig {
 	var c nodeConfig
+	if n.Unreached != "" {
+		c.err = errors.New(n.Unreached)
+		return c
+	}
 	c.version, c.err = memcachedVersion(ctx, n)
 	if c.err != nil {
 		c.err = fmt.Errorf("version on %s: %w", n.Endpoint, c.err)

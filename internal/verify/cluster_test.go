@@ -391,3 +391,67 @@ func TestClusterChecksDerived(t *testing.T) {
 		t.Errorf("no pool, no Riak: checks %v, notes %v", ids(cs), notes)
 	}
 }
+
+// TestCloudPoolMembershipAskedOnTheManagersMachine: on a cloud the
+// manager's API is private, so cachepool/agree asks its membership over
+// SSH on the manager's machine (a real sshd here; the manager's API an
+// in-test server behind it) and the nodes over SSH on theirs (curl on the
+// machine): a pool grown since up is checked as it is now, not as up
+// left it, and a member verify did not reach fails, named.
+func TestCloudPoolMembershipAskedOnTheManagersMachine(t *testing.T) {
+	ns, _ := startCacheNodes(t, 3)
+	ns[2].proc.Stop() // parked: its instance stopped, not reached over SSH
+	var members atomic.Value
+	members.Store([]string{ns[0].endpoint, ns[1].endpoint})
+	var auth atomic.Value
+	mgr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		if r.URL.Path != "/api/pool" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"epoch": 4, "nodes": members.Load()})
+	}))
+	defer mgr.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(mgr.URL, "http://"))
+
+	s := startSSHD(t)
+	via := dialSSH(t, s.config())
+	o := Outputs{
+		"cachepoolSlots":     []any{ns[0].endpoint, ns[1].endpoint, ns[2].endpoint},
+		"cachepoolEndpoints": []any{ns[0].endpoint}, // as up left it, before a grow
+		"cachepoolAdmin":     []any{ns[0].admin, ns[1].admin, ns[2].admin},
+		// The manager's private address: only its own machine reaches it.
+		"managerUrl":   "http://192.0.2.10:" + port,
+		"managerToken": "tok",
+	}
+	ms := []Machine{
+		{Name: "cachepool-node-1", Role: role.Role{Name: "cachenode"}, Transport: via},
+		{Name: "cachepool-node-2", Role: role.Role{Name: "cachenode"}, Transport: via},
+		{Name: ManagerMachine, Role: role.Role{Name: "manager"}, Transport: via},
+	}
+	cs, notes := o.ClusterChecks("aws", 0, ms)
+	if len(cs) != 1 || cs[0].ID() != "cachepool/agree" || len(notes) != 0 {
+		t.Fatalf("checks %d, notes %q; want cachepool/agree and no note", len(cs), notes)
+	}
+	if out := cs[0].Probe(t.Context()); out.Status != OK || !strings.Contains(out.Found, "2 nodes answer") {
+		t.Errorf("grown to nodes 1 and 2 since up: %s: %s", out.Status, out.Found)
+	}
+	if got, _ := auth.Load().(string); got != "Bearer tok" {
+		t.Errorf("membership asked with Authorization %q, want the manager's token", got)
+	}
+
+	members.Store([]string{ns[0].endpoint, ns[1].endpoint, ns[2].endpoint})
+	if out := cs[0].Probe(t.Context()); out.Status != Critical || !strings.Contains(out.Found, "cachepool-node-3 is not reached over SSH") {
+		t.Errorf("node 3 a member but not reached: %s: %s", out.Status, out.Found)
+	}
+
+	// Without the manager's machine: the members up left, said in a note.
+	cs, notes = o.ClusterChecks("aws", 0, ms[:2])
+	if len(cs) != 1 || len(notes) != 1 || !strings.Contains(notes[0], "members up left") {
+		t.Fatalf("without the manager: checks %d, notes %q", len(cs), notes)
+	}
+	if out := cs[0].Probe(t.Context()); out.Status != OK || !strings.Contains(out.Found, "1 nodes answer") {
+		t.Errorf("the members up left (node 1): %s: %s", out.Status, out.Found)
+	}
+}

@@ -163,6 +163,19 @@ func (o Outputs) poolMembers(netns string) func(ctx context.Context) ([]string, 
 	return nil
 }
 
+// ManagerMachine is the name of the pool manager's machine.
+const ManagerMachine = "cachepool-manager"
+
+// MembersVia is the pool's live membership, asked of the manager through
+// a transport to its machine (SSH on a cloud); nil when the stack exports
+// no manager.
+func (o Outputs) MembersVia(t Transport) func(ctx context.Context) ([]string, error) {
+	if u, tok := o.str("managerUrl"), o.str("managerToken"); u != "" && tok != "" {
+		return ManagerMembersOver(t, u, tok)
+	}
+	return nil
+}
+
 // twinNetNS is the network namespace of a twin machine's host ("" in
 // loopback mode, or for a machine verify does not know).
 func twinNetNS(m Machine) string {
@@ -207,8 +220,10 @@ func (o Outputs) RiakNodeNames() []string {
 //   - cachepool/agree, when the stack has a cache pool: on the twin
 //     (platform "local") straight from this computer; on a cloud, whose
 //     nodes' admin APIs listen on their private addresses only, through
-//     each node's own transport (SSH), so only when every node is among
-//     machines.
+//     each node's own transport (SSH), asking the manager's membership on
+//     its machine (the members up left without it); a member not among
+//     machines fails it. Without slots beyond the members, it needs every
+//     node among machines.
 //   - riak/members, on a cloud stack whose phone book has riakNodes > 0
 //     (its riak:nodes; the twin has no Riak), through the first Riak
 //     machine's transport (SSH).
@@ -229,24 +244,33 @@ func (o Outputs) ClusterChecks(platform string, riakNodes int, machines []Machin
 			for i, n := range nodes {
 				nodes[i].NetNS = twinNetNS(byName[n.Name])
 			}
-			cs = append(cs, CachePoolAgree(nodes, o.poolMembers(twinNetNS(byName["cachepool-manager"]))))
+			cs = append(cs, CachePoolAgree(nodes, o.poolMembers(twinNetNS(byName[ManagerMachine]))))
 		} else {
+			// The nodes' admin APIs are private: each is asked over SSH on
+			// its own machine, and the manager's membership on the
+			// manager's; without the manager, the active set is the one up
+			// left (cachepoolEndpoints).
 			var missing []string
 			for i, n := range nodes {
 				m, ok := byName[n.Name]
 				if !ok {
 					missing = append(missing, n.Name)
+					nodes[i].Unreached = n.Name + " is not reached over SSH (parked when verify started, or not pinned)"
 					continue
 				}
 				nodes[i].Via = m.Transport
 			}
-			if len(missing) > 0 {
+			members := o.upMembers()
+			if mgr, ok := byName[ManagerMachine]; ok && o.MembersVia(mgr.Transport) != nil {
+				members = o.MembersVia(mgr.Transport)
+			} else if members != nil {
+				notes = append(notes, fmt.Sprintf("cachepool/agree takes the members up left (cachepoolEndpoints): %s is not reached over SSH to ask the manager", ManagerMachine))
+			}
+			if members == nil && len(missing) > 0 {
 				notes = append(notes, fmt.Sprintf("cachepool/agree is skipped: the cache nodes' admin APIs listen on their private addresses only, so it reads them over SSH, and %s %s not reached over SSH",
 					strings.Join(missing, ", "), plural(len(missing), "is", "are")))
 			} else {
-				// The manager's API is private unless manager:allowCidr opens
-				// it: the active set is the one up left (cachepoolEndpoints).
-				cs = append(cs, CachePoolAgree(nodes, o.upMembers()))
+				cs = append(cs, CachePoolAgree(nodes, members))
 			}
 		}
 	}
