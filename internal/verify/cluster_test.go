@@ -294,37 +294,55 @@ func TestCachePoolAgree(t *testing.T) {
 	}
 }
 
+// poolAPI stands for the manager's GET /api/pool (the manager needs
+// PostgreSQL; its own tests cover the endpoint): it answers the members
+// set last and records the Authorization it was sent.
+type poolAPI struct {
+	*httptest.Server
+	members, sentAuth atomic.Value
+}
+
+func startPoolAPI(t *testing.T, members ...string) *poolAPI {
+	t.Helper()
+	p := &poolAPI{}
+	p.set(members...)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.sentAuth.Store(r.Header.Get("Authorization"))
+		if r.URL.Path != "/api/pool" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"epoch": 3, "nodes": p.members.Load()})
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *poolAPI) set(members ...string) { p.members.Store(members) }
+
+func (p *poolAPI) auth() string { s, _ := p.sentAuth.Load().(string); return s }
+
 // TestCachePoolAgreeAsksOnlyMembers: with the pool's membership from its
 // manager, a parked slot (stopped) is not asked; a member that is no slot
 // of the stack fails; the membership is read with the manager's token.
 func TestCachePoolAgreeAsksOnlyMembers(t *testing.T) {
 	ns, _ := startCacheNodes(t, 3)
 	ns[2].proc.Stop() // parked
-	members := []string{ns[0].endpoint, ns[1].endpoint}
-	var auth atomic.Value
-	mgr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth.Store(r.Header.Get("Authorization"))
-		if r.URL.Path != "/api/pool" {
-			http.NotFound(w, r)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"epoch": 3, "nodes": members})
-	}))
-	defer mgr.Close()
+	mgr := startPoolAPI(t, ns[0].endpoint, ns[1].endpoint)
 
 	o := CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != OK || !strings.Contains(o.Found, "2 nodes answer") {
 		t.Errorf("members 1 and 2, slot 3 parked: %s: %s", o.Status, o.Found)
 	}
-	if got, _ := auth.Load().(string); got != "Bearer tok" {
+	if got := mgr.auth(); got != "Bearer tok" {
 		t.Errorf("membership read with Authorization %q, want the manager's token", got)
 	}
-	members = append(members, "127.0.0.1:1")
+	mgr.set(ns[0].endpoint, ns[1].endpoint, "127.0.0.1:1")
 	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != Critical || !strings.Contains(o.Found, "no slot of the stack: 127.0.0.1:1") {
 		t.Errorf("a member that is no slot: %s: %s", o.Status, o.Found)
 	}
-	members = []string{ns[0].endpoint, ns[2].endpoint}
+	mgr.set(ns[0].endpoint, ns[2].endpoint)
 	o = CachePoolAgree(poolOf(ns, nil), ManagerMembers(mgr.URL, "tok", "")).Probe(t.Context())
 	if o.Status != Critical || !strings.Contains(o.Found, "cachepool-node-3") {
 		t.Errorf("a member that is down: %s: %s", o.Status, o.Found)
@@ -401,18 +419,7 @@ func TestClusterChecksDerived(t *testing.T) {
 func TestCloudPoolMembershipAskedOnTheManagersMachine(t *testing.T) {
 	ns, _ := startCacheNodes(t, 3)
 	ns[2].proc.Stop() // parked: its instance stopped, not reached over SSH
-	var members atomic.Value
-	members.Store([]string{ns[0].endpoint, ns[1].endpoint})
-	var auth atomic.Value
-	mgr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth.Store(r.Header.Get("Authorization"))
-		if r.URL.Path != "/api/pool" {
-			http.NotFound(w, r)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"epoch": 4, "nodes": members.Load()})
-	}))
-	defer mgr.Close()
+	mgr := startPoolAPI(t, ns[0].endpoint, ns[1].endpoint)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(mgr.URL, "http://"))
 
 	s := startSSHD(t)
@@ -437,11 +444,11 @@ func TestCloudPoolMembershipAskedOnTheManagersMachine(t *testing.T) {
 	if out := cs[0].Probe(t.Context()); out.Status != OK || !strings.Contains(out.Found, "2 nodes answer") {
 		t.Errorf("grown to nodes 1 and 2 since up: %s: %s", out.Status, out.Found)
 	}
-	if got, _ := auth.Load().(string); got != "Bearer tok" {
+	if got := mgr.auth(); got != "Bearer tok" {
 		t.Errorf("membership asked with Authorization %q, want the manager's token", got)
 	}
 
-	members.Store([]string{ns[0].endpoint, ns[1].endpoint, ns[2].endpoint})
+	mgr.set(ns[0].endpoint, ns[1].endpoint, ns[2].endpoint)
 	if out := cs[0].Probe(t.Context()); out.Status != Critical || !strings.Contains(out.Found, "cachepool-node-3 is not reached over SSH") {
 		t.Errorf("node 3 a member but not reached: %s: %s", out.Status, out.Found)
 	}
