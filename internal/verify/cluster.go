@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudlabs/cloudlabs/internal/pool/poolapi"
 	"github.com/cloudlabs/cloudlabs/internal/twin/hostnet"
 )
 
@@ -357,9 +358,7 @@ func managerMembers(c *http.Client, managerURL, token string) func(ctx context.C
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("GET %s: status %d", req.URL, resp.StatusCode)
 		}
-		var pool struct {
-			Nodes []string `json:"nodes"`
-		}
+		var pool poolapi.Pool
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&pool); err != nil {
 			return nil, fmt.Errorf("GET %s: %w", req.URL, err)
 		}

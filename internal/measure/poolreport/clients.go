@@ -1,8 +1,6 @@
 package poolreport
 
 import (
-	"github.com/cloudlabs/cloudlabs/internal/pool/autoscale"
-
 	"bufio"
 	"bytes"
 	"context"
@@ -15,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cloudlabs/cloudlabs/internal/pool/poolapi"
 )
 
 // Manager talks to the manager's API (apps/manager) with its bearer token.
@@ -26,18 +26,11 @@ type Manager struct {
 }
 
 // Pool is GET /api/pool.
-type Pool struct {
-	Epoch         int64    `json:"epoch"`
-	Mode          string   `json:"mode"`
-	Nodes         []string `json:"nodes"`
-	MaxNodes      int      `json:"maxNodes"`
-	CapacityBytes int64    `json:"capacityBytes"`
-	Policy        string   `json:"policy"`
-}
+type Pool = poolapi.Pool
 
 // Policy is GET/PUT /api/policy, kept as the manager sends it so a restore
 // puts back exactly what was there.
-type Policy = autoscale.PolicyJSON
+type Policy = poolapi.Policy
 
 // NodeConfig is GET/PUT /api/config.
 type NodeConfig struct {

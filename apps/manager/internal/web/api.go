@@ -16,17 +16,11 @@ import (
 	"github.com/cloudlabs/cloudlabs/apps/manager/internal/store"
 	"github.com/cloudlabs/cloudlabs/internal/appkit"
 	"github.com/cloudlabs/cloudlabs/internal/pool/autoscale"
+	"github.com/cloudlabs/cloudlabs/internal/pool/poolapi"
 )
 
 // PoolView is GET /api/pool.
-type PoolView struct {
-	Epoch         int64    `json:"epoch"`
-	Mode          string   `json:"mode"`
-	Nodes         []string `json:"nodes"`
-	MaxNodes      int      `json:"maxNodes"`
-	CapacityBytes int64    `json:"capacityBytes"`
-	Policy        string   `json:"policy"`
-}
+type PoolView = poolapi.Pool
 
 func (s *Server) view(p store.Pool) PoolView {
 	return PoolView{Epoch: p.Epoch, Mode: string(p.Policy.Mode), Nodes: s.Control.Addrs(p),
@@ -145,8 +139,8 @@ func (s *Server) apiStep(delta int) http.HandlerFunc {
 	}
 }
 
-// PolicyJSON is GET and PUT /api/policy (autoscale.PolicyJSON).
-type PolicyJSON = autoscale.PolicyJSON
+// PolicyJSON is GET and PUT /api/policy.
+type PolicyJSON = poolapi.Policy
 
 func toJSON(p autoscale.Policy) PolicyJSON {
 	return PolicyJSON{Mode: string(p.Mode), MaxMissRate: p.MaxMissRate, MinMissRate: p.MinMissRate,
