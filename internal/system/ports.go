@@ -26,10 +26,13 @@ const lowestPort = 10000
 // naming the same port can, and the pick is random. When the range
 // leaves no room below it, the kernel's choice is used after all.
 func FreeLoopbackPorts(n int) ([]int, error) {
-	low := ephemeralLow()
-	if low-lowestPort < 64*n {
-		return kernelPorts(n)
+	span := ephemeralLow() - lowestPort
+	below := span >= 64*n
+	start := 0
+	if below {
+		start = rand.IntN(span)
 	}
+	// Every port stays bound until all are chosen, so they differ.
 	var held []net.Listener
 	defer func() {
 		for _, l := range held {
@@ -37,19 +40,23 @@ func FreeLoopbackPorts(n int) ([]int, error) {
 		}
 	}()
 	var ports []int
-	span := low - lowestPort
-	start := rand.IntN(span)
-	for k := 0; k < span && len(ports) < n; k++ {
-		port := lowestPort + (start+k)%span
+	for k := 0; len(ports) < n; k++ {
+		port := 0 // the kernel's choice
+		if below {
+			if k == span {
+				return nil, fmt.Errorf("no %d free ports on 127.0.0.1 between %d and %d", n, lowestPort, lowestPort+span-1)
+			}
+			port = lowestPort + (start+k)%span
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			continue // taken
+			if below {
+				continue // taken
+			}
+			return nil, err
 		}
 		held = append(held, l)
-		ports = append(ports, port)
-	}
-	if len(ports) < n {
-		return nil, fmt.Errorf("no %d free ports on 127.0.0.1 between %d and %d", n, lowestPort, low-1)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
 }
@@ -70,25 +77,4 @@ func ephemeralLow() int {
 		return 32768
 	}
 	return low
-}
-
-// kernelPorts asks the kernel for n free ports (port 0), holding each
-// until all are chosen so they differ.
-func kernelPorts(n int) ([]int, error) {
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		held = append(held, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

@@ -261,8 +261,12 @@ func (o Outputs) ClusterChecks(platform string, riakNodes int, machines []Machin
 				nodes[i].Via = m.Transport
 			}
 			members := o.upMembers()
-			if mgr, ok := byName[ManagerMachine]; ok && o.MembersVia(mgr.Transport) != nil {
-				members = o.MembersVia(mgr.Transport)
+			var live func(context.Context) ([]string, error)
+			if mgr, ok := byName[ManagerMachine]; ok {
+				live = o.MembersVia(mgr.Transport)
+			}
+			if live != nil {
+				members = live
 			} else if members != nil {
 				notes = append(notes, fmt.Sprintf("cachepool/agree takes the members up left (cachepoolEndpoints): %s is not reached over SSH to ask the manager", ManagerMachine))
 			}

@@ -44,9 +44,9 @@ func runcmdScript(t *testing.T, userData string) string {
 
 // bootSteps runs the runcmd script of r's user data as cloud-init would,
 // with systemctl replaced by a stub that logs its arguments. It returns
-// the script's error, the systemctl calls and whether the marker file
-// that r's steps may touch exists.
-func bootSteps(t *testing.T, r role.Role, marker string) (error, []string, bool) {
+// the systemctl calls, whether the marker file that r's steps may touch
+// exists, and the script's error.
+func bootSteps(t *testing.T, r role.Role, marker string) (calls []string, reached bool, runErr error) {
 	t.Helper()
 	ud, err := Render(r, Options{Platform: "aws"})
 	if err != nil {
@@ -55,11 +55,11 @@ func bootSteps(t *testing.T, r role.Role, marker string) (error, []string, bool)
 	script := runcmdScript(t, ud)
 	dir := t.TempDir()
 	stubs := filepath.Join(dir, "bin")
-	calls := filepath.Join(dir, "systemctl.log")
+	logFile := filepath.Join(dir, "systemctl.log")
 	if err := os.Mkdir(stubs, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stub := "#!/bin/sh\necho \"$*\" >> " + calls + "\n"
+	stub := "#!/bin/sh\necho \"$*\" >> " + logFile + "\n"
 	if err := os.WriteFile(filepath.Join(stubs, "systemctl"), []byte(stub), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -71,16 +71,15 @@ func bootSteps(t *testing.T, r role.Role, marker string) (error, []string, bool)
 	cmd.Env = append(os.Environ(), "PATH="+stubs+":/usr/sbin:/usr/bin:/sbin:/bin")
 	out, runErr := cmd.CombinedOutput()
 	t.Logf("runcmd script:\n%s\noutput:\n%s", script, out)
-	b, err := os.ReadFile(calls)
+	b, err := os.ReadFile(logFile)
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
-	var logged []string
 	if s := strings.TrimSpace(string(b)); s != "" {
-		logged = strings.Split(s, "\n")
+		calls = strings.Split(s, "\n")
 	}
 	_, statErr := os.Stat(marker)
-	return runErr, logged, statErr == nil
+	return calls, statErr == nil, runErr
 }
 
 func stepsRole(marker string, firstStep string) role.Role {
@@ -95,7 +94,7 @@ func stepsRole(marker string, firstStep string) role.Role {
 // the later steps and the services' start run.
 func TestRuncmdRunsEveryStepWhenAllSucceed(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "reached")
-	err, calls, reached := bootSteps(t, stepsRole(marker, "true"), marker)
+	calls, reached, err := bootSteps(t, stepsRole(marker, "true"), marker)
 	if err != nil {
 		t.Fatalf("runcmd failed: %v", err)
 	}
@@ -111,7 +110,7 @@ func TestRuncmdRunsEveryStepWhenAllSucceed(t *testing.T) {
 // started, and the script fails, which cloud-init reports as an error.
 func TestRuncmdStopsAtTheFirstFailedStep(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "reached")
-	err, calls, reached := bootSteps(t, stepsRole(marker, "exit 3"), marker)
+	calls, reached, err := bootSteps(t, stepsRole(marker, "exit 3"), marker)
 	if err == nil {
 		t.Error("runcmd succeeded after a failed step, want it to fail (cloud-init then reports the error)")
 	}
