@@ -81,32 +81,34 @@ func Start(ctx context.Context, spec Spec) (Identity, error) {
 	}
 	defer devnull.Close()
 
-	cmd := exec.Command(spec.Exec, spec.Args...)
-	cmd.Dir = spec.Dir
-	cmd.Env = spec.Env
-	if cmd.Env == nil {
-		cmd.Env = DefaultEnv
+	env := spec.Env
+	if env == nil {
+		env = DefaultEnv
 	}
 	if spec.EnvFile != "" {
 		extra, err := readEnvFile(spec.EnvFile)
 		if err != nil {
 			return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
 		}
-		cmd.Env = append(slices.Clip(cmd.Env), extra...)
+		env = append(slices.Clip(env), extra...)
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	fmt.Fprintf(logf, "--- %s supervise: start %s %q\n", time.Now().Format(time.RFC3339), spec.Exec, spec.Args)
 
-	start := func() error { return startWithLimit(cmd, spec.LimitNOFILE) }
-	if spec.NetNS != "" {
+	var cmd *exec.Cmd
+	start := func() error {
+		// A Cmd starts once: each attempt gets a fresh one.
+		cmd = exec.Command(spec.Exec, spec.Args...)
+		cmd.Dir, cmd.Env = spec.Dir, env
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if spec.NetNS == "" {
+			return startWithLimit(cmd, spec.LimitNOFILE)
+		}
 		// os/exec forks from the calling thread, so the child is born in
 		// the namespace the thread is in.
-		start = func() error {
-			return hostnet.In(spec.NetNS, func() error { return startWithLimit(cmd, spec.LimitNOFILE) })
-		}
+		return hostnet.In(spec.NetNS, func() error { return startWithLimit(cmd, spec.LimitNOFILE) })
 	}
-	if err := start(); err != nil {
+	if err := startRetryingTextBusy(ctx, start); err != nil {
 		return Identity{}, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	// The child cannot be reaped before Wait, so its stat is readable here
@@ -131,6 +133,35 @@ func Start(ctx context.Context, spec Spec) (Identity, error) {
 		return Identity{}, fmt.Errorf("start %s: %w\n--- last lines of %s:\n%s", spec.Name, err, spec.LogFile, Tail(spec.LogFile, 20))
 	}
 	return id, nil
+}
+
+// onTextBusy runs before an exec refused with "text file busy" is tried
+// again; tests replace it.
+var onTextBusy = func() {}
+
+// startRetryingTextBusy runs start, again while the executable is "text
+// file busy" (ETXTBSY), a bounded number of times. A binary this process
+// has just written can be: its write descriptor, close-on-exec, is still
+// open in a child another goroutine forked at that moment, until that
+// child execs (golang.org/issue/22315), which takes microseconds to
+// milliseconds.
+func startRetryingTextBusy(ctx context.Context, start func() error) error {
+	wait := 10 * time.Millisecond
+	for i := 1; ; i++ {
+		err := start()
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || i == 6 {
+			return err
+		}
+		onTextBusy()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (then %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		wait *= 2
+	}
 }
 
 // startTimeOf reads a process's start time; tests replace it to fail.

@@ -370,3 +370,59 @@ func TestParkMarker(t *testing.T) {
 		t.Fatalf("ParkedFile = %q, want %q (beside the pid file)", got, want)
 	}
 }
+
+// busyExecutable writes a script that sleeps and keeps it open for
+// writing, as a child forked by another goroutine keeps a binary this
+// process just wrote: exec refuses it with "text file busy".
+func busyExecutable(t *testing.T) (path string, writer *os.File) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "service")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return path, w
+}
+
+// TestStartWaitsOutTextFileBusy: an executable still open for writing
+// somewhere is started once that writer is gone, not refused.
+func TestStartWaitsOutTextFileBusy(t *testing.T) {
+	path, w := busyExecutable(t)
+	busy := 0
+	defer func(f func()) { onTextBusy = f }(onTextBusy)
+	onTextBusy = func() {
+		busy++
+		w.Close() // the forked child has exec'd
+	}
+	s := spec(t, "busy", path)
+	id, err := Start(t.Context(), s)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if busy == 0 {
+		t.Fatal("the executable was never busy: the test did not exercise the retry")
+	}
+	if got := Alive(s.PidFile); got != id.Pid {
+		t.Errorf("Alive = %d, want %d", got, id.Pid)
+	}
+}
+
+// TestStartGivesUpOnLastingTextFileBusy: a writer that stays makes Start
+// fail, saying so, after a bounded number of tries.
+func TestStartGivesUpOnLastingTextFileBusy(t *testing.T) {
+	path, _ := busyExecutable(t)
+	busy := 0
+	defer func(f func()) { onTextBusy = f }(onTextBusy)
+	onTextBusy = func() { busy++ }
+	_, err := Start(t.Context(), spec(t, "busy", path))
+	if err == nil || !strings.Contains(err.Error(), "text file busy") {
+		t.Fatalf("Start: %v, want it to fail with text file busy", err)
+	}
+	if busy < 1 || busy > 10 {
+		t.Errorf("tried again %d times, want a few", busy)
+	}
+}
