@@ -9,7 +9,10 @@ import (
 type Policy int32
 
 const (
-	// LRU evicts the least recently used item of the shard being written.
+	// LRU evicts the least recently used item of the shard being written,
+	// reads counted as memcached counts them: a read marks its item, and a
+	// marked item reaching the end of the list gets a second pass instead
+	// of being evicted.
 	LRU Policy = iota
 	// Random evicts a uniformly random item of the shard being written.
 	Random

@@ -17,6 +17,7 @@ type slot struct {
 	prev     int32
 	next     int32
 	live     bool
+	active   bool // read since it last moved in the LRU list (second chance)
 }
 
 func (e *slot) size() int64 { return ItemSize(len(e.key), len(e.value)) }
@@ -182,11 +183,26 @@ func (sh *shard) victim(p Policy, protect int32) int32 {
 		}
 		return best
 	default:
+		return sh.lruVictim(protect)
+	}
+}
+
+// lruVictim is the least recently used slot other than protect, with
+// memcached's second chance: a read only marks its item active (moving it
+// to the front would touch two more items' memory on every hit), and an
+// active item found at the tail goes to the front, unmarked, instead of
+// being evicted. Each pass unmarks one item, so the loop ends.
+func (sh *shard) lruVictim(protect int32) int32 {
+	for {
 		i := sh.tail
 		if i == protect && i != nilSlot {
 			i = sh.slots[i].prev
 		}
-		return i
+		if i == nilSlot || !sh.slots[i].active {
+			return i
+		}
+		sh.slots[i].active = false
+		sh.bump(i)
 	}
 }
 

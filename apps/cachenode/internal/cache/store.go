@@ -116,7 +116,7 @@ func (s *Store) get(key []byte, touch bool, exptime int64) (Item, bool) {
 	if e.reads < ^uint32(0) {
 		e.reads++
 	}
-	sh.bump(i)
+	e.active = true
 	it := Item{Value: e.value, Flags: e.flags, Cas: e.cas}
 	sh.mu.Unlock()
 	return it, true
@@ -146,7 +146,7 @@ func (s *Store) Touch(key []byte, exptime int64) bool {
 	i, ok, freed := sh.lookup(key, s.now)
 	if ok {
 		sh.slots[i].deadline = Deadline(exptime, s.now())
-		sh.bump(i)
+		sh.slots[i].active = true
 		sh.stats.touchHits++
 	} else {
 		sh.stats.touchMisses++

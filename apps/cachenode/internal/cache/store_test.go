@@ -165,3 +165,24 @@ func TestSetCapacityBounds(t *testing.T) {
 		t.Errorf("SetCapacity(MaxCapacity) = %v, capacity %d", err, s.Capacity())
 	}
 }
+
+func TestLRUKeepsEveryReadItemOverUnreadOnes(t *testing.T) {
+	item := ItemSize(1, 10)
+	s, _ := newTest(4*item, LRU)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		s.Store(Set, []byte(k), []byte("0123456789"), 0, 0, 0)
+	}
+	has(s, "a") // the oldest two of the four, read once each
+	has(s, "c")
+	for _, k := range []string{"e", "f"} {
+		s.Store(Set, []byte(k), []byte("0123456789"), 0, 0, 0)
+	}
+	if st := s.Stats(); st.Evictions != 2 || st.Items != 4 {
+		t.Fatalf("evictions = %d, items = %d; want 2 evictions, 4 items", st.Evictions, st.Items)
+	}
+	for k, want := range map[string]bool{"a": true, "b": false, "c": true, "d": false, "e": true, "f": true} {
+		if got := has(s, k); got != want {
+			t.Errorf("%s present = %v, want %v", k, got, want)
+		}
+	}
+}

@@ -13,9 +13,12 @@ import (
 // connection. Its counters are written by the connection's goroutine and
 // read by whichever connection runs "stats", hence atomics.
 type conn struct {
-	id            int64 // memcached shows the file descriptor; this is a sequence number
-	addr, listen  string
-	waiting       atomic.Bool  // blocked reading the next command
+	id           int64 // memcached shows the file descriptor; this is a sequence number
+	addr, listen string
+	// waiting: blocked reading the next command. On the event loops, where
+	// a command runs within one callback, it is whether part of a command
+	// is held; it is cleared for "stats" only, whose asker is busy.
+	waiting       atomic.Bool
 	lastCmd       atomic.Int64 // unix second the last command (batch) arrived
 	read, written atomic.Int64
 }

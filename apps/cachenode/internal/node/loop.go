@@ -55,13 +55,16 @@ const (
 	tick      = 100 * time.Millisecond
 )
 
-// loopBuffers are one event loop's input and reply buffers, reset onto
-// each connection in turn: a connection's commands run to completion (or
-// are set aside whole) within one callback, so no buffer outlives it.
+// loopBuffers are one event loop's input and reply buffers and its
+// parser, reset onto each connection in turn: a connection's commands run
+// to completion (or are set aside whole, to be parsed again from their
+// start) within one callback, so nothing in them outlives it. Shared, they
+// stay in the processor's cache however many connections the loop serves.
 type loopBuffers struct {
 	src bytes.Reader
 	br  *bufio.Reader
 	bw  *bufio.Writer
+	p   *protocol.Parser
 }
 
 // loopConn is one connection's state on an event loop; only its loop's
@@ -72,7 +75,6 @@ type loopConn struct {
 	gc gnet.Conn
 	*loopBuffers
 	out loopWriter
-	p   *protocol.Parser
 
 	pending  []byte     // bytes of commands not yet complete (or not run: stalled)
 	need     int        // run again once pending holds this many bytes (0: on a newline)
@@ -184,10 +186,10 @@ func (h *loopHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		b = &loopBuffers{}
 		b.br = bufio.NewReaderSize(&b.src, bufferSize)
 		b.bw = bufio.NewWriterSize(io.Discard, loopBufferSize)
+		b.p = protocol.NewParser(b.br, s.Handler.MaxItemSize)
 		s.buffers[gc.EventLoop()] = b
 	}
 	lc.loopBuffers = b
-	lc.p = protocol.NewParser(b.br, s.Handler.MaxItemSize)
 	if s.loopConns == nil {
 		s.loopConns = map[*loopConn]struct{}{}
 	}
@@ -267,11 +269,12 @@ func (h *loopHandler) OnTraffic(gc gnet.Conn) (action gnet.Action) {
 		}
 	} else if len(data) == 0 {
 		return gnet.None
-	} else {
-		lc.ci.waiting.Store(false)
+	} else if now := h.s.now.Load(); lc.ci.lastCmd.Load() != now {
 		// A clock read per batch costs more than the rest of the event
 		// loop's bookkeeping; the ticker keeps this one, as memcached does.
-		lc.ci.lastCmd.Store(h.s.now.Load())
+		// Stored only when it changes: an atomic store costs as much as
+		// the command.
+		lc.ci.lastCmd.Store(now)
 	}
 	return lc.run(data)
 }
@@ -320,6 +323,9 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 			closeConn = h.Fail(lc.bw, err)
 		case isRetrieval(cmd.Op):
 			lc.stalled = !lc.retrieve(cmd.Op, cmd.Exptime, cmd.Keys)
+		case cmd.Op == protocol.OpStats:
+			lc.ci.waiting.Store(false) // "stats conns" shows the asking one busy
+			closeConn = h.Execute(lc.bw, cmd)
 		default:
 			closeConn = h.Execute(lc.bw, cmd)
 		}
@@ -336,7 +342,9 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 	if lc.stalled {
 		s.stall(lc)
 	}
-	lc.ci.waiting.Store(len(lc.pending) == 0)
+	if waiting := len(lc.pending) == 0; lc.ci.waiting.Load() != waiting {
+		lc.ci.waiting.Store(waiting)
+	}
 	return gnet.None
 }
 
