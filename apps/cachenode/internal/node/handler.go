@@ -176,6 +176,13 @@ func writeValue(w *bufio.Writer, key []byte, it cache.Item, withCas bool) {
 	}
 	b = append(b, '\r', '\n')
 	_, _ = w.Write(b)
+	if len(it.Value) > w.Available() {
+		// A value that does not fit goes to the connection from the item:
+		// bufio writes straight through once it is empty, where filling it
+		// first would copy up to a whole buffer of the value (an image of
+		// the gallery's, say) only to send it.
+		_ = w.Flush()
+	}
 	_, _ = w.Write(it.Value)
 	_, _ = w.WriteString("\r\n")
 }

@@ -90,3 +90,49 @@ func TestStatsNames(t *testing.T) {
 		t.Errorf("stats does not end with END: %q", got)
 	}
 }
+
+// writes records what is written to it and where each write's bytes were:
+// bufio hands over its own buffer, reused after the call, so the bytes are
+// copied and the address kept.
+type writes struct {
+	data  []byte
+	first []*byte
+	sizes []int
+}
+
+func (w *writes) Write(b []byte) (int, error) {
+	w.data = append(w.data, b...)
+	if len(b) > 0 {
+		w.first = append(w.first, &b[0])
+		w.sizes = append(w.sizes, len(b))
+	}
+	return len(b), nil
+}
+
+func TestValueLargerThanTheBufferIsSentFromTheItem(t *testing.T) {
+	h := &Handler{Store: cache.New(cache.Config{Capacity: 1 << 20})}
+	value := bytes.Repeat([]byte("v"), 10_000)
+	if r := h.Store.Store(cache.Set, []byte("big"), value, 0, 0, 0); r != cache.Stored {
+		t.Fatalf("store: %v", r)
+	}
+	rec := &writes{}
+	w := bufio.NewWriterSize(rec, 4096)
+	_, _ = w.WriteString("STORED\r\n") // an earlier reply of the batch, still buffered
+	h.Execute(w, &protocol.Command{Op: protocol.OpGet, Keys: [][]byte{[]byte("big")}})
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "STORED\r\nVALUE big 0 10000\r\n" + string(value) + "\r\nEND\r\n"
+	if got := string(rec.data); got != want {
+		t.Fatalf("reply = %q, want %q", truncate([]byte(got)), truncate([]byte(want)))
+	}
+	direct := 0
+	for i, p := range rec.first {
+		if p == &value[0] && rec.sizes[i] == len(value) {
+			direct++
+		}
+	}
+	if direct != 1 {
+		t.Errorf("the value went through the buffer (writes of %v bytes), want one write of the stored slice", rec.sizes)
+	}
+}
