@@ -272,8 +272,8 @@ func (h *loopHandler) OnTraffic(gc gnet.Conn) (action gnet.Action) {
 	} else if now := h.s.now.Load(); lc.ci.lastCmd.Load() != now {
 		// A clock read per batch costs more than the rest of the event
 		// loop's bookkeeping; the ticker keeps this one, as memcached does.
-		// Stored only when it changes: an atomic store costs as much as
-		// the command.
+		// Stored only when it changes: an atomic store is a locked
+		// instruction, paid on every request otherwise.
 		lc.ci.lastCmd.Store(now)
 	}
 	return lc.run(data)
