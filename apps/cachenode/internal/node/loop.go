@@ -323,10 +323,10 @@ func (lc *loopConn) run(data []byte) gnet.Action {
 			closeConn = h.Fail(lc.bw, err)
 		case isRetrieval(cmd.Op):
 			lc.stalled = !lc.retrieve(cmd.Op, cmd.Exptime, cmd.Keys)
-		case cmd.Op == protocol.OpStats:
-			lc.ci.waiting.Store(false) // "stats conns" shows the asking one busy
-			closeConn = h.Execute(lc.bw, cmd)
 		default:
+			if cmd.Op == protocol.OpStats {
+				lc.ci.waiting.Store(false) // "stats conns" shows the asking one busy
+			}
 			closeConn = h.Execute(lc.bw, cmd)
 		}
 		done = len(data) - lc.src.Len() - lc.br.Buffered()
