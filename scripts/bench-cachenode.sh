@@ -22,13 +22,17 @@
 #                 or checkout; default the GitHub one)
 #
 # Every scenario ("generator:connections[:pipeline]") runs ROUNDS rounds;
-# each round measures memcached, cachenode (event loops, the default) and,
+# each round measures memcached, cachenode (event loops, the default), with
+# FLOOR=1 cmd/mcfloor (the second anchor: the least a Go memcached server
+# can do per request, an epoll loop on bare system calls over a map) and,
 # with GOROUTINE=1, cachenode --net goroutine (the old netpoller layer),
 # rotating which goes first. Reported per scenario, as medians over rounds:
 # ops/s, the ratio cachenode / memcached (goal >= 1), each server's CPU time
 # per operation (user + system from /proc/<pid>/stat, preload included for
-# both) and the ratio cachenode / memcached CPU per op (goal <= 1), plus how
-# busy the machine was (load average, share of idle CPU from /proc/stat).
+# all) and the ratio cachenode / memcached CPU per op (goal <= 1); with the
+# floor, cachenode's two ratios to it and the floor's to memcached (what
+# any Go server pays); and how busy the machine was (load average, share
+# of idle CPU from /proc/stat).
 #
 # memaslap (Debian: memcaslap) is not used: every key it makes starts with
 # eight bytes from 0x10 up, control characters that cachenode rejects by
@@ -39,8 +43,8 @@
 # (10000), VALUE (100), GET_RATIO (0.9), MEMSLAP_OPS (150000 per get/set
 # measurement), MEMSLAP_MGET_KEYS (2000 keys per client), MEMTIER_THREADS (2;
 # a memtier scenario's connections must be a multiple), MEMTIER, MEMTIER_SRC,
-# GOROUTINE (1), SCENARIOS (see below), PORT_BASE (18211; uses PORT_BASE to
-# PORT_BASE+2).
+# FLOOR (1), GOROUTINE (1), SCENARIOS (see below), PORT_BASE (18211; uses
+# PORT_BASE to PORT_BASE+3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh disable=SC1091
@@ -56,6 +60,7 @@ GET_RATIO=${GET_RATIO:-0.9}
 MEMSLAP_OPS=${MEMSLAP_OPS:-150000}
 MEMSLAP_MGET_KEYS=${MEMSLAP_MGET_KEYS:-2000}
 MEMTIER_THREADS=${MEMTIER_THREADS:-2}
+FLOOR=${FLOOR:-1}
 GOROUTINE=${GOROUTINE:-1}
 SCENARIOS=${SCENARIOS:-"mcload:50 mcload:500 mcload:50:16 mcload:500:16 memslap-get:50 memslap-get:500 memslap-set:50 memslap-mget:50 memtier:50 memtier:500 memtier:50:16"}
 PORT_BASE=${PORT_BASE:-18211}
@@ -125,9 +130,10 @@ if [[ " $SCENARIOS " == *" memtier:"* ]]; then
 fi
 names=(memcached cachenode)
 ports=("$PORT_BASE" $((PORT_BASE + 1)))
+[ "$FLOOR" = 1 ] && names+=(floor) && ports+=($((PORT_BASE + 3)))
 [ "$GOROUTINE" = 1 ] && names+=(goroutine) && ports+=($((PORT_BASE + 2)))
 ports_free "${ports[@]}"
-bench_build apps/cachenode cmd/mcload
+bench_build apps/cachenode cmd/mcload cmd/mcfloor
 
 user_args=()
 [ "$(id -u)" -eq 0 ] && user_args=(-u nobody)
@@ -136,8 +142,12 @@ server_pids=($!)
 cachenode_args=(--admin "" --threads "$THREADS" --capacity "${MEMORY_MB}MB" --max-conns 1024)
 "$work/cachenode" --listen "127.0.0.1:${ports[1]}" "${cachenode_args[@]}" 2>"$work/cachenode.log" &
 server_pids+=($!)
+if [ "$FLOOR" = 1 ]; then
+  "$work/mcfloor" --listen "127.0.0.1:$((PORT_BASE + 3))" --threads "$THREADS" 2>"$work/mcfloor.log" &
+  server_pids+=($!)
+fi
 if [ "$GOROUTINE" = 1 ]; then
-  "$work/cachenode" --listen "127.0.0.1:${ports[2]}" --net goroutine "${cachenode_args[@]}" 2>"$work/goroutine.log" &
+  "$work/cachenode" --listen "127.0.0.1:$((PORT_BASE + 2))" --net goroutine "${cachenode_args[@]}" 2>"$work/goroutine.log" &
   server_pids+=($!)
 fi
 pids+=("${server_pids[@]}")
@@ -242,7 +252,7 @@ log "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at st
 for scen in $SCENARIOS; do
   read -r idle0 total0 < <(idle_ticks)
   load0=$(cut -d' ' -f1 /proc/loadavg)
-  declare -A rate=() cpu=() ratio_of=() cpu_ratio_of=() failed=()
+  declare -A rate=() cpu=() ratio_of=() cpu_ratio_of=() floor_ratio=() floor_cpu_ratio=() failed=()
   for round in $(seq "$ROUNDS"); do
     n=${#names[@]}
     for k in $(seq 0 $((n - 1))); do
@@ -265,11 +275,21 @@ for scen in $SCENARIOS; do
       ratio_of[$name,$round]=$(ratio "${rate[$name,$round]}" "${rate[memcached,$round]}")
       cpu_ratio_of[$name,$round]=$(ratio "${cpu[$name,$round]}" "${cpu[memcached,$round]}")
     done
-    printf '%s | cachenode/memcached %s, CPU per op %s\n' "$line" "${ratio_of[cachenode,$round]:--}" "${cpu_ratio_of[cachenode,$round]:--}"
+    line+=" | cachenode/memcached ${ratio_of[cachenode,$round]:--}, CPU per op ${cpu_ratio_of[cachenode,$round]:--}"
+    if [ "$FLOOR" = 1 ] && [ -n "${rate[cachenode,$round]:-}" ] && [ -n "${rate[floor,$round]:-}" ]; then
+      floor_ratio[$round]=$(ratio "${rate[cachenode,$round]}" "${rate[floor,$round]}")
+      floor_cpu_ratio[$round]=$(ratio "${cpu[cachenode,$round]}" "${cpu[floor,$round]}")
+      line+=" | cachenode/floor ${floor_ratio[$round]}, CPU per op ${floor_cpu_ratio[$round]}"
+    fi
+    printf '%s\n' "$line"
   done
   read -r idle1 total1 < <(idle_ticks)
   idle=$(awk -v i=$((idle1 - idle0)) -v t=$((total1 - total0)) 'BEGIN { printf "%.0f", 100 * i / t }')
   row="$scen | $(column ratio_of cachenode | med) | $(column cpu_ratio_of cachenode | med)"
+  if [ "$FLOOR" = 1 ]; then
+    row+=" | $(printf '%s\n' "${floor_ratio[@]}" | med) | $(printf '%s\n' "${floor_cpu_ratio[@]}" | med)"
+    row+=" | $(column ratio_of floor | med) | $(column cpu_ratio_of floor | med)"
+  fi
   fails=""
   for name in "${names[@]}"; do
     row+=" | $(column rate "$name" | med) / $(column cpu "$name" | med)"
@@ -284,6 +304,7 @@ done
 printf '\nmedians over %s rounds (%s threads each, %s MB, mcload and memtier %s per measurement, %s keys, %s-byte values, %s%% gets)\n' \
   "$ROUNDS" "$THREADS" "$MEMORY_MB" "$DURATION" "$KEYS" "$VALUE" "$(awk -v r="$GET_RATIO" 'BEGIN { print r * 100 }')"
 header="scenario | cachenode/memcached ops/s (goal >= 1) | cachenode/memcached CPU per op (goal <= 1)"
+[ "$FLOOR" = 1 ] && header+=" | cachenode/floor ops/s | cachenode/floor CPU per op | floor/memcached ops/s | floor/memcached CPU per op"
 for name in "${names[@]}"; do header+=" | $name ops/s / us CPU per op"; done
 [ "$GOROUTINE" = 1 ] && header+=" | goroutine layer/memcached ops/s | goroutine layer/memcached CPU per op"
 printf '%s | load average start-end | idle CPU | failed rounds\n' "$header"
