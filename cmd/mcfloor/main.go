@@ -4,17 +4,18 @@
 //
 // It is memcached's own design with nothing in between: one epoll loop per
 // thread on bare system calls, a key scan instead of a parser, and a
-// mutex-guarded map of values. The wait (epoll_wait) goes through
-// syscall.EpollWait, which tells the Go runtime the thread may block: a
-// wait it did not know of would hold up every garbage collection until
-// the next event. Reads and writes on the non-blocking sockets never
+// mutex-guarded map of replies ready to send. The wait (epoll_wait) goes
+// through syscall.EpollWait, which tells the Go runtime the thread may
+// block: a wait it did not know of would hold up every garbage collection
+// until the next event. Reads and writes on the non-blocking sockets never
 // block, so they are raw system calls, without the runtime's bookkeeping
 // around them (entersyscall and exitsyscall, about 6% of the CPU per
 // request under memtier, BENCHMARKS.md); Go's own network code and every
-// Go event-loop library pay it. It answers
-// get and gets (any number of keys), set, version and quit, and ERROR to
-// anything else; it has no expiry, no eviction, no limits and no
-// statistics. It is not a cache: it is the floor under one.
+// Go event-loop library pay it.
+//
+// It answers get and gets (any number of keys), set, version and quit,
+// and ERROR to anything else; it has no expiry, no eviction, no limits and
+// no statistics. It is not a cache: it is the floor under one.
 //
 // A library event loop (gnet, as in cachenode) is not used on purpose: the
 // yardstick measures what the language and the kernel cost, not a library.
