@@ -163,12 +163,22 @@ func TestFloorAnswersCommandsCutAnywhereAndRejectsOthers(t *testing.T) {
 }
 
 func TestFloorRejectsBadFlags(t *testing.T) {
-	tests := [][]string{{"--threads", "-1"}, {"--listen", "not-an-address"}, {"--nosuch"}}
-	for _, args := range tests {
+	tests := []struct {
+		args  []string
+		names string // what the error must name
+	}{
+		{[]string{"--threads", "-1"}, "--threads -1"},
+		{[]string{"--listen", "not-an-address"}, "not-an-address"},
+		{[]string{"--nosuch"}, "nosuch"},
+	}
+	for _, tt := range tests {
 		var stderr bytes.Buffer
-		err := run(t.Context(), args, &stderr, nil)
+		err := run(t.Context(), tt.args, &stderr, nil)
 		if err == nil {
-			t.Fatalf("%v: no error", args)
+			t.Fatalf("%v: no error", tt.args)
+		}
+		if !strings.Contains(err.Error(), tt.names) {
+			t.Errorf("%v: error %q does not name %q", tt.args, err, tt.names)
 		}
 	}
 }
